@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 SCHEDULES = ("linear", "cosine", "sigmoid")
+MAX_BETA = 0.999  # Nichol and Dhariwal's cap, which keeps sqrt(1 - beta) away from 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,13 +45,17 @@ class NoiseSchedule:
 
     @classmethod
     def linear(cls, T: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> "NoiseSchedule":
-        """Linear betas of Ho et al. (2020), scaled by 1000/T so any T ends near pure noise."""
+        """Linear betas of Ho et al. (2020), scaled by 1000/T so any T ends near pure noise.
+
+        For T <= 20 the scaled betas would reach 1; they are clipped at ``MAX_BETA`` as the cosine ones are.
+        """
         _check_T(T)
         scale = 1000.0 / T
-        return cls.from_betas(torch.linspace(beta_start * scale, beta_end * scale, T, dtype=torch.float64), "linear")
+        betas = torch.linspace(beta_start * scale, beta_end * scale, T, dtype=torch.float64)
+        return cls.from_betas(betas.clamp(max=MAX_BETA), "linear")
 
     @classmethod
-    def cosine(cls, T: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> "NoiseSchedule":
+    def cosine(cls, T: int = 1000, s: float = 0.008, max_beta: float = MAX_BETA) -> "NoiseSchedule":
         """Cosine schedule of Nichol and Dhariwal (2021), eq. 17.
 
         abar(t) = f(t) / f(0) with f(t) = cos(((t / T + s) / (1 + s)) * pi / 2)^2,
@@ -74,7 +79,7 @@ class NoiseSchedule:
         scale = 1000.0 / T
         lo, hi = beta_start * scale, beta_end * scale
         z = torch.linspace(-span, span, T, dtype=torch.float64)
-        return cls.from_betas(lo + (hi - lo) * torch.sigmoid(z), "sigmoid")
+        return cls.from_betas((lo + (hi - lo) * torch.sigmoid(z)).clamp(max=MAX_BETA), "sigmoid")
 
     @classmethod
     def from_name(cls, name: str, T: int = 1000) -> "NoiseSchedule":

@@ -161,6 +161,8 @@ class UNet(nn.Module):
         else:
             self.time_mlp = None
         self.reset_parameters(generator)
+        # NHWC is 2-3x faster than NCHW for these narrow convolutions on CPU (oneDNN).
+        self.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
@@ -193,7 +195,8 @@ class UNet(nn.Module):
         m = self.config.multiple
         if x.shape[2] % m or x.shape[3] % m:
             raise ValueError(f"height and width must be multiples of {m}, got {tuple(x.shape[2:])}")
-        return self.head(self.body(x))
+        x = x.contiguous(memory_format=torch.channels_last)
+        return self.head(self.body(x)).contiguous()
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,129 @@
+"""Saving and loading checkpoints: weights with their config, safely.
+
+A checkpoint is a plain dict of tensors, numbers and strings, so it loads with
+``torch.load(weights_only=True)``: no pickled code runs when a file is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from .config import TrainConfig
+from .unet import UNet
+
+FORMAT = "inpaint-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file that is not a usable checkpoint of this toolkit."""
+
+
+@dataclass
+class Checkpoint:
+    """A training state.
+
+    Attributes
+    ----------
+    config : TrainConfig
+    step : int
+        Optimizer steps done.
+    model : dict
+        The raw weights' state dict.
+    ema : dict or None
+        The EMA weights' state dict (what sampling uses by default).
+    optimizer : dict or None
+    generator : Tensor or None
+        State of the training generator, for an exact resume.
+    losses : Tensor
+        Training loss of every step so far, float32.
+    texture : dict
+        Name, sha256 and size of the training image.
+    """
+
+    config: TrainConfig
+    step: int
+    model: dict
+    ema: dict | None = None
+    optimizer: dict | None = None
+    generator: Tensor | None = None
+    losses: Tensor = field(default_factory=lambda: torch.zeros(0))
+    texture: dict = field(default_factory=dict)
+
+    def network(self, *, use_ema: bool = True, device: str | torch.device = "cpu") -> UNet:
+        """The U-Net with the EMA weights (default) or the raw ones, in eval mode."""
+        net = UNet(self.config.model)
+        weights = self.ema if use_ema and self.ema is not None else self.model
+        net.load_state_dict(weights)
+        return net.to(device).eval()
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "config": self.config.to_dict(),
+            "step": self.step,
+            "model": self.model,
+            "ema": self.ema,
+            "optimizer": self.optimizer,
+            "generator": self.generator,
+            "losses": self.losses,
+            "texture": self.texture,
+        }
+
+
+def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
+    """Write atomically: a crash mid-write never leaves a truncated checkpoint."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(ckpt.to_dict(), tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> Checkpoint:
+    """Read a checkpoint with ``weights_only=True``.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, unreadable or corrupted file, or a file that is not a checkpoint of this toolkit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        raw = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for damaged files
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an inpaint checkpoint (made by another program?)")
+    if raw.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {raw.get('version')} is not supported (expected {VERSION})")
+    try:
+        config = TrainConfig.from_dict(raw["config"])
+        ckpt = Checkpoint(
+            config=config,
+            step=int(raw["step"]),
+            model=raw["model"],
+            ema=raw.get("ema"),
+            optimizer=raw.get("optimizer"),
+            generator=raw.get("generator"),
+            losses=raw.get("losses", torch.zeros(0)),
+            texture=raw.get("texture", {}),
+        )
+        ckpt.network()  # the weights must fit the config
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: damaged checkpoint ({exc})") from None
+    return ckpt

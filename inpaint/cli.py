@@ -1,0 +1,216 @@
+"""The ``inpaint`` command line: thin wrappers that build configs and call the library."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+import torch
+from tqdm.auto import tqdm
+
+from . import demo as demo_lib
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .cli_masks import masks as masks_group
+from .config import TrainConfig
+from .diffusion import PREDICTIONS, WEIGHTINGS, DiffusionConfig
+from .fill import SamplerConfig, fill
+from .io import read_image, read_mask, write_image
+from .masks import parse_families
+from .schedule import SCHEDULES
+from .train import train
+from .training_report import write_training_report
+from .unet import METHODS, ModelConfig, count_parameters
+
+DEFAULT_METHODS = "regression,diffusion"
+
+
+def friendly_errors(fn):
+    """Turn library errors into one-line messages and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, OSError, RuntimeError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def parse_methods(value: str) -> list[str]:
+    names = list(METHODS) if value == "all" else [m.strip() for m in value.split(",") if m.strip()]
+    bad = [m for m in names if m not in METHODS]
+    if bad or not names:
+        raise click.BadParameter(f"unknown method {', '.join(bad) or value!r}; choose from {', '.join(METHODS)} or all")
+    return names
+
+
+def resolve_device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise click.BadParameter("CUDA was asked for but no GPU is available", param_hint="--device")
+    return torch.device(name)
+
+
+def step_bar(total: int, initial: int, batch: int, desc: str):
+    """A progress bar counted in crops, so its rate reads as crops per second."""
+    return tqdm(total=total * batch, initial=initial * batch, unit="crop", unit_scale=False, desc=desc, dynamic_ncols=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="inpaint")
+def cli() -> None:
+    """Fill holes in textures and images with small models trained on one image."""
+
+
+cli.add_command(masks_group)
+
+
+@cli.command("train-texture")
+@click.argument("image")
+@click.option("--method", default=DEFAULT_METHODS, show_default=True, help="regression, diffusion, repaint, comma-separated, or all.")
+@click.option("--steps", type=click.IntRange(min=1), default=4000, show_default=True, help="Optimizer steps per method.")
+@click.option("--crop", type=click.IntRange(min=8), default=64, show_default=True, help="Side of the square training crops.")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder [default: runs/<image name>].")
+@click.option("--device", default="cpu", show_default=True, help="cpu, or cuda when a GPU is available.")
+@click.option("--resume", is_flag=True, help="Continue the checkpoints in --out up to --steps.")
+@click.option("--schedule", type=click.Choice(SCHEDULES), default="linear", show_default=True)
+@click.option("--timesteps", type=click.IntRange(min=2), default=1000, show_default=True, help="T, the length of the diffusion.")
+@click.option("--prediction", type=click.Choice(PREDICTIONS), default="x0", show_default=True)
+@click.option("--weighting", type=click.Choice(WEIGHTINGS), default="uniform", show_default=True)
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.999, show_default=True, help="EMA decay (0: off).")
+@click.option("--train-masks", default="default", show_default=True, help="Hole families, e.g. thick,box or thick:0.7,box:0.3.")
+@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25, show_default=True,
+              help="Width fraction of the right strip that training never sees.")
+@click.option("--no-augment", is_flag=True, help="No random flips and quarter turns (for oriented textures).")
+@friendly_errors
+def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resume, schedule, timesteps, prediction,
+                  weighting, ema, train_masks, held_out, no_augment) -> None:
+    """Train models on random crops of one texture IMAGE.
+
+    Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
+    and fills of held-out crops (fills.png) into --out.
+    """
+    methods = parse_methods(method)
+    parse_families(train_masks)
+    dev = resolve_device(device)
+    pixels, _ = read_image(image)
+    out = Path(out) if out else Path("runs") / Path(image).stem
+    diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting)
+    for name in methods:
+        config = TrainConfig(
+            model=ModelConfig(method=name, image_channels=pixels.shape[1]), diffusion=diffusion, crop=crop,
+            batch=batch, steps=steps, lr=lr, seed=seed, ema=ema, held_out=held_out, augment=not no_augment,
+            train_masks=train_masks,
+        )
+        path = out / f"{name}.pt"
+        start = None
+        if path.exists():
+            if not resume:
+                raise click.ClickException(f"{path} exists: pass --resume to continue it, or choose another --out")
+            start = load_checkpoint(path)
+            if start.config.method != name:
+                raise CheckpointError(f"{path} holds a {start.config.method} model, not {name}")
+        bar = step_bar(steps, start.step if start else 0, batch, name)
+        smoothed = []
+
+        def on_step(step: int, loss: float) -> None:
+            smoothed.append(loss if not smoothed else 0.98 * smoothed[-1] + 0.02 * loss)
+            bar.update(batch)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{smoothed[-1]:.4f}", step=step)
+
+        try:
+            train(pixels, config, start=start, out=path, device=dev, on_step=on_step, name=Path(image).name)
+        except KeyboardInterrupt:
+            bar.close()
+            raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
+        bar.close()
+        click.echo(f"{name}: saved {path}")
+    write_training_report(pixels, out, device=dev)
+    click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")
+
+
+@cli.command()
+@click.argument("checkpoint")
+@friendly_errors
+def info(checkpoint) -> None:
+    """Print what CHECKPOINT holds: method, config, step and parameter count."""
+    ckpt = load_checkpoint(checkpoint)
+    click.echo(f"method: {ckpt.config.method}")
+    click.echo(f"step: {ckpt.step}")
+    click.echo(f"parameters: {count_parameters(ckpt.network())}")
+    tex = ckpt.texture
+    if tex:
+        click.echo(f"texture: {tex.get('name')} ({tex.get('height')}x{tex.get('width')}, sha256 {tex.get('sha256', '')[:12]})")
+    click.echo("config:")
+    for key, value in asdict(ckpt.config).items():
+        if isinstance(value, dict):
+            click.echo(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
+        else:
+            click.echo(f"  {key}: {value}")
+
+
+@cli.command("fill")
+@click.argument("image")
+@click.option("--mask", required=True, help="PNG of the image's size, WHITE where the hole is.")
+@click.option("--checkpoint", required=True, help="A checkpoint written by train-texture.")
+@click.option("--out", required=True, help="Output image; with --samples N > 1, OUT_0.png ... OUT_{N-1}.png.")
+@click.option("--sampler", type=click.Choice(("ddpm", "ddim", "repaint")), default=None,
+              help="Default: ddpm for diffusion, repaint for repaint models.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps [default: all T; 250 for repaint].")
+@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
+@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="cpu", show_default=True)
+@friendly_errors
+def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, samples, seed, device) -> None:
+    """Fill the hole of IMAGE marked by --mask with a trained model."""
+    dev = resolve_device(device)
+    ckpt = load_checkpoint(checkpoint)
+    x, image_info = read_image(image)
+    known = read_mask(mask, size=tuple(x.shape[-2:]))
+    if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):
+        steps = min(250, ckpt.config.diffusion.timesteps)
+    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample)
+    generator = torch.Generator(dev).manual_seed(seed)
+    with tqdm(total=None, unit="step", desc="fill", dynamic_ncols=True, disable=ckpt.config.method == "regression") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = fill(ckpt.network(device=dev), ckpt.config, x.to(dev), known.to(dev), sampler=sampler_config,
+                      samples=samples, generator=generator, progress=progress)
+    paths = [Path(out)] if samples == 1 else [Path(out).with_name(f"{Path(out).stem}_{i}{Path(out).suffix}") for i in range(samples)]
+    for path, img in zip(paths, result.cpu()):
+        write_image(img, path, image_info)
+        click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.option("--texture", default=demo_lib.DEMO_TEXTURE, show_default=True, help="Texture to evaluate on.")
+@click.option("--checkpoints", default=None, help="Folder with regression.pt and diffusion.pt [default: the shipped ones].")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Retrain both models for this many steps instead.")
+@click.option("--crops", type=click.IntRange(min=1), default=16, show_default=True, help="Held-out crops to fill.")
+@click.option("--out", default="out/demo", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@friendly_errors
+def demo(texture, checkpoints, train_steps, crops, out, seed) -> None:
+    """Regression against diffusion on held-out crops of a shipped texture: a table and a picture."""
+    demo_lib.run_demo(texture=texture, checkpoints=checkpoints, train_steps=train_steps, crops=crops, out=Path(out),
+                      seed=seed, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="inpaint")
+
+
+if __name__ == "__main__":
+    main()

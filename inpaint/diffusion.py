@@ -1,0 +1,194 @@
+"""Parametrizations of the denoiser, their conversions, and the training loss.
+
+With ``x_t = sqrt(a) x0 + sqrt(1 - a) eps`` (``a = abar_t``) the network may
+predict
+
+- ``x0``:  the clean image (the reference of Cherel et al.);
+- ``eps``: the noise (Ho et al. 2020);
+- ``v``:   ``sqrt(a) eps - sqrt(1 - a) x0`` (Salimans and Ho 2022).
+
+Each converts to the others exactly given ``x_t``.  Samplers only ever see
+an x0 estimate, through :func:`make_denoiser`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .schedule import SCHEDULES, NoiseSchedule, _bcast, q_sample
+
+PREDICTIONS = ("x0", "eps", "v")
+WEIGHTINGS = ("uniform", "min-snr")
+
+Denoiser = Callable[[Tensor, Tensor], Tensor]
+"""A function ``(x_t, t) -> x0 estimate``, both (B, C, H, W), ``t`` of shape (B,)."""
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """How the diffusion path is trained and sampled; saved inside checkpoints.
+
+    Parameters
+    ----------
+    schedule : {'linear', 'cosine', 'sigmoid'}
+    timesteps : int
+        T, the length of the forward chain.
+    prediction : {'x0', 'eps', 'v'}
+        What the network outputs.
+    weighting : {'uniform', 'min-snr'}
+        'uniform' weighs the squared error of the predicted quantity equally at
+        every t; 'min-snr' uses min(SNR, gamma) in x0 units (Hang et al. 2023).
+    snr_gamma : float
+        The gamma of min-SNR weighting.
+    """
+
+    schedule: str = "linear"
+    timesteps: int = 1000
+    prediction: str = "x0"
+    weighting: str = "uniform"
+    snr_gamma: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("prediction", self.prediction, PREDICTIONS)
+        _check_choice("weighting", self.weighting, WEIGHTINGS)
+        if self.timesteps < 2:
+            raise ValueError(f"timesteps must be >= 2, got {self.timesteps}")
+        if self.snr_gamma <= 0:
+            raise ValueError(f"snr_gamma must be positive, got {self.snr_gamma}")
+
+    def noise_schedule(self) -> NoiseSchedule:
+        return NoiseSchedule.from_name(self.schedule, self.timesteps)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def target(x0: Tensor, eps: Tensor, abar: Tensor, prediction: str) -> Tensor:
+    """The quantity the network learns to predict, for per-sample ``abar`` (B,)."""
+    if prediction == "x0":
+        return x0
+    if prediction == "eps":
+        return eps
+    a = _bcast(abar, x0)
+    return a.sqrt() * eps - (1 - a).sqrt() * x0
+
+
+def to_x0(out: Tensor, x_t: Tensor, abar: Tensor, prediction: str) -> Tensor:
+    """Convert a network output to the x0 estimate given ``x_t``."""
+    if prediction == "x0":
+        return out
+    a = _bcast(abar, x_t)
+    if prediction == "eps":
+        return (x_t - (1 - a).sqrt() * out) / a.sqrt()
+    return a.sqrt() * x_t - (1 - a).sqrt() * out
+
+
+def to_eps(x0: Tensor, x_t: Tensor, abar: Tensor) -> Tensor:
+    """The noise implied by an x0 estimate: eps = (x_t - sqrt(a) x0) / sqrt(1 - a)."""
+    a = _bcast(abar, x_t)
+    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()
+
+
+def loss_weight(snr: Tensor, prediction: str, weighting: str, gamma: float = 5.0) -> Tensor:
+    """Per-sample weight of the squared error in the predicted quantity.
+
+    For fixed ``x_t`` the squared errors relate as |eps err|^2 = SNR |x0 err|^2 and
+    |v err|^2 = (SNR + 1) |x0 err|^2, so min-SNR-gamma (Hang et al. 2023, eq. 7),
+    which weighs the x0 error by min(SNR, gamma), becomes min(SNR, gamma) / SNR for
+    eps and min(SNR, gamma) / (SNR + 1) for v.
+    """
+    if weighting == "uniform":
+        return torch.ones_like(snr)
+    clipped = snr.clamp(max=gamma)
+    if prediction == "x0":
+        return clipped
+    if prediction == "eps":
+        return clipped / snr
+    return clipped / (snr + 1)
+
+
+def network_input(x_t: Tensor | None, *, x_known: Tensor | None = None, known: Tensor | None = None) -> Tensor:
+    """Concatenate the image inputs of the U-Net: masked image, noisy image, mask.
+
+    Parameters
+    ----------
+    x_t : Tensor (B, C, H, W) or None
+        The noisy image (None for regression).
+    x_known : Tensor (B, C, H, W) or None
+        The image whose known pixels condition the model; the hole is zeroed here.
+    known : Tensor (B, 1, H, W) bool or None
+        True at known pixels; None for the unconditional (RePaint) model.
+    """
+    parts = []
+    if known is not None:
+        k = known.to(x_known.dtype)
+        parts.append(x_known * k)
+    if x_t is not None:
+        parts.append(x_t)
+    if known is not None:
+        parts.append(k)
+    return torch.cat(parts, dim=1)
+
+
+def make_denoiser(
+    model: nn.Module,
+    schedule: NoiseSchedule,
+    prediction: str,
+    *,
+    x_known: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Denoiser:
+    """Wrap a network as a function ``(x_t, t) -> x0`` for the samplers.
+
+    The conditional model gets ``x_known`` and ``known`` concatenated to its
+    input; the unconditional one (``known=None``) sees only ``x_t``.
+    """
+
+    def denoise(x_t: Tensor, t: Tensor) -> Tensor:
+        out = model(network_input(x_t, x_known=x_known, known=known), t)
+        return to_x0(out, x_t, schedule.alpha_bar(t), prediction)
+
+    return denoise
+
+
+def diffusion_loss(
+    model: nn.Module,
+    x0: Tensor,
+    known: Tensor | None,
+    schedule: NoiseSchedule,
+    config: DiffusionConfig,
+    generator: torch.Generator,
+) -> Tensor:
+    """Denoising loss on one batch, averaged over the hole (or the whole image).
+
+    Draws t uniformly in [0, T-1] and eps ~ N(0, I) from ``generator``, forms x_t
+    (Ho et al. Alg. 1), and takes the weighted squared error of the network's
+    output against the target of ``config.prediction``.  For the conditional
+    model the error counts on hole pixels only, as in Cherel et al.; for the
+    unconditional model (``known=None``) on every pixel.
+    """
+    B = x0.shape[0]
+    t = torch.randint(0, schedule.T, (B,), generator=generator, device=generator.device).to(x0.device)
+    eps = torch.randn(x0.shape, generator=generator, device=generator.device).to(x0.device)
+    x_t = q_sample(schedule, x0, t, eps)
+    out = model(network_input(x_t, x_known=x0, known=known), t)
+    abar = schedule.alpha_bar(t)
+    err = (out - target(x0, eps, abar, config.prediction)) ** 2
+    weight = loss_weight(abar / (1 - abar), config.prediction, config.weighting, config.snr_gamma)
+    return (weight.to(err.dtype) * masked_mean(err, known)).mean()
+
+
+def masked_mean(err: Tensor, known: Tensor | None) -> Tensor:
+    """Per-sample mean of ``err`` (B, C, H, W) over hole pixels, or all pixels when ``known`` is None."""
+    if known is None:
+        return err.flatten(1).mean(1)
+    hole = (~known).to(err.dtype)
+    count = hole.flatten(1).sum(1).clamp(min=1) * err.shape[1]
+    return (err * hole).flatten(1).sum(1) / count

@@ -1,0 +1,361 @@
+"""Read and write images and masks: the only module that touches image files and uint8.
+
+Inside the library an image is a float32 tensor ``(B, C, H, W)`` in [-1, 1] and a mask
+is a ``known`` bool tensor ``(B, 1, H, W)``, True where the pixel is known. On disk a
+mask is a grey image that is WHITE where the hole is: a pixel is a hole when its grey
+value (Pillow ``convert("L")``; 16-bit masks scaled to 8 bits first) is >= 128.
+
+An integer sample ``x`` of bit depth ``b`` (``s = 2**b - 1``) maps to ``x / (s / 2) - 1``
+and back to ``round((y + 1) * s / 2)`` clipped to ``[0, s]``, so 8-bit and 16-bit
+images round-trip exactly.
+"""
+
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "MASK_THRESHOLD", "ImageFormatError", "ImageInfo", "read_image", "write_image",
+    "read_mask", "write_mask", "read_stack", "write_stack", "to_uint8", "from_uint8",
+]
+
+PathLike = str | os.PathLike
+MASK_THRESHOLD = 128  # grey >= 128 (8-bit scale) is a hole
+_GREY16 = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_CHANNELS = {"L": 1, "I;16": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+# Modes read through a Pillow conversion; they are written back as the converted mode.
+_CONVERTED = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
+              "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
+_DEFAULT_MODE = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+class ImageFormatError(ValueError):
+    """An image or mask file that is missing, unreadable, of the wrong size or in an unsupported mode."""
+
+
+def _tensor_mode(mode: str, transparency: bool) -> str | None:
+    """Pillow mode whose samples the tensor holds, or None when ``mode`` is unsupported."""
+    if mode == "P":
+        return "RGBA" if transparency else "RGB"
+    if mode in _GREY16:
+        return "I;16"
+    return mode if mode in _CHANNELS else _CONVERTED.get(mode)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What :func:`write_image` needs to write an image back the way it was read.
+
+    Attributes
+    ----------
+    mode : str
+        Pillow mode of the file as opened: ``"1"``, ``"L"``, ``"LA"``, ``"RGB"``,
+        ``"RGBA"``, ``"P"``, ``"I;16"``, ``"I"``, ``"CMYK"``, ...
+    bits : int
+        Bit depth of the samples as the tensor maps them: 8 or 16.
+    size : tuple of int
+        ``(height, width)``.
+    transparency : bool
+        Palette images only: whether the palette had transparency (read as RGBA).
+    """
+
+    mode: str
+    bits: int
+    size: tuple[int, int]
+    transparency: bool = False
+
+    def __post_init__(self):
+        tensor_mode = _tensor_mode(self.mode, self.transparency)
+        if tensor_mode is None or self.bits != (16 if tensor_mode == "I;16" else 8):
+            raise ValueError(f"unsupported ImageInfo: mode {self.mode!r} with {self.bits} bits")
+
+    @property
+    def channels(self) -> int:
+        """Number of tensor channels the image reads as."""
+        return _CHANNELS[_tensor_mode(self.mode, self.transparency)]
+
+
+def _open(path: Path) -> Image.Image:
+    """Open and decode ``path``; every failure becomes a one-line ImageFormatError."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im
+    except FileNotFoundError:
+        raise ImageFormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageFormatError(f"{path}: is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageFormatError(f"{path}: permission denied") from None
+    except UnidentifiedImageError:
+        raise ImageFormatError(f"{path}: not an image file Pillow can identify") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImageFormatError(f"{path}: cannot decode the image, it may be truncated or corrupt ({reason})") from exc
+
+
+def _to_tensor(array: np.ndarray, bits: int) -> torch.Tensor:
+    """(H, W) or (H, W, C) integer array -> (1, C, H, W) float32 in [-1, 1]."""
+    x = torch.from_numpy(array.astype(np.float64) / ((2**bits - 1) / 2) - 1).float()
+    x = x[..., None] if x.ndim == 2 else x
+    return x.permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def _as_chw(tensor: torch.Tensor, name: str = "image") -> torch.Tensor:
+    """Validate a (1, C, H, W) or (C, H, W) float tensor and return it as (C, H, W)."""
+    if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor, got {type(tensor).__name__} "
+                         f"{getattr(tensor, 'dtype', '')}")
+    if tensor.ndim == 4 and tensor.shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.ndim != 3:
+        raise ValueError(f"{name} must have shape (1, C, H, W) or (C, H, W), got {tuple(tensor.shape)}")
+    if not torch.isfinite(tensor).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return tensor
+
+
+def _to_array(tensor: torch.Tensor, bits: int) -> np.ndarray:
+    """(C, H, W) float in [-1, 1] (clipped) -> (H, W, C) uint8 or uint16."""
+    x = tensor.detach().to("cpu", torch.float64).clamp(-1, 1)
+    q = torch.round((x + 1) * ((2**bits - 1) / 2))
+    return q.permute(1, 2, 0).numpy().astype(np.uint8 if bits == 8 else np.uint16)
+
+
+def to_uint8(tensor: torch.Tensor) -> np.ndarray:
+    """Convert one image ``(1, C, H, W)`` or ``(C, H, W)`` in [-1, 1] (clipped) to ``(H, W, C)`` uint8.
+
+    ``round((x + 1) * 127.5)``; for libraries (OpenCV, PatchMatch) that need uint8 arrays.
+    """
+    return _to_array(_as_chw(tensor), 8)
+
+
+def from_uint8(array: np.ndarray) -> torch.Tensor:
+    """Convert a uint8 array ``(H, W)`` or ``(H, W, C)`` to a ``(1, C, H, W)`` float32 tensor in [-1, 1].
+
+    The inverse of :func:`to_uint8`: ``x / 127.5 - 1``.
+    """
+    if not isinstance(array, np.ndarray) or array.dtype != np.uint8 or array.ndim not in (2, 3):
+        raise ValueError(f"expected a uint8 array (H, W) or (H, W, C), got "
+                         f"{getattr(array, 'dtype', type(array).__name__)} {getattr(array, 'shape', '')}")
+    return _to_tensor(array, 8)
+
+
+def _grey16(im: Image.Image, path: Path) -> np.ndarray:
+    arr = np.asarray(im)
+    if im.mode == "I" and arr.size and (arr.min() < 0 or arr.max() > 65535):
+        raise ImageFormatError(f"{path}: 32-bit integer image with values in [{arr.min()}, {arr.max()}];"
+                               " only 16-bit content (0..65535) is supported")
+    return arr
+
+
+def read_image(path: PathLike) -> tuple[torch.Tensor, ImageInfo]:
+    """Read an image file as a float tensor in [-1, 1].
+
+    Modes ``"1"``, ``"L"`` and 16-bit grey (``"I;16"``, ``"I;16B"``, ``"I"`` holding
+    0..65535) give C=1, ``"LA"`` C=2, ``"RGB"`` C=3, ``"RGBA"`` C=4 (alpha kept as a
+    channel), ``"P"`` RGB or RGBA when the palette has transparency; CMYK, YCbCr, LAB
+    and HSV are converted to RGB. Only the first frame of a multi-frame file is read;
+    Pillow reads 16-bit colour PNGs as 8-bit.
+
+    Returns
+    -------
+    image : Tensor
+        ``(1, C, H, W)`` float32 in [-1, 1]: 8-bit as ``x / 127.5 - 1``, 16-bit as ``x / 32767.5 - 1``.
+    info : ImageInfo
+        Pass it to :func:`write_image` to write the result in the same mode and bit depth.
+
+    Raises
+    ------
+    ImageFormatError
+        The file is missing, not an image, truncated, or in an unsupported mode (e.g. ``"F"``).
+    """
+    path = Path(path)
+    im = _open(path)
+    transparency = im.mode == "P" and im.has_transparency_data
+    target = _tensor_mode(im.mode, transparency)
+    if target is None:
+        raise ImageFormatError(f"{path}: unsupported image mode {im.mode!r}; "
+                               "save it as 8-bit grey, RGB, RGBA or 16-bit grey")
+    info = ImageInfo(im.mode, 16 if target == "I;16" else 8, (im.height, im.width), transparency)
+    if target == "I;16":
+        return _to_tensor(_grey16(im, path), 16), info
+    return _to_tensor(np.asarray(im if im.mode == target else im.convert(target)), 8), info
+
+
+def _save_format(path: Path) -> str:
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ImageFormatError(f"{path}: unknown image file extension {path.suffix!r}; use e.g. .png or .tif")
+    return fmt
+
+
+def _save_atomic(im: Image.Image, path: Path) -> None:
+    """Save to a hidden temporary file in the target folder, then rename it over ``path``.
+
+    A failed save removes the temporary file, so no partial output is ever left.
+    """
+    fmt = _save_format(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "xb") as f:
+            im.save(f, format=fmt)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ImageFormatError(f"{path}: cannot write a {im.mode} image as {fmt} ({exc})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _pil_image(chw: torch.Tensor, bits: int) -> Image.Image:
+    arr = _to_array(chw, bits)
+    return Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+
+
+def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = None) -> None:
+    """Write an image tensor to ``path`` atomically, creating parent folders.
+
+    The format follows the file extension. With ``info`` the image is written in the
+    mode and bit depth it was read with, except that a palette (``"P"``) image is
+    written as RGB or RGBA: a fill creates colours the palette does not have, and
+    snapping them back to it would add error in the hole. Other converted modes
+    (CMYK, YCbCr, ...) are written as the mode they were converted to, and any
+    16-bit grey as ``"I;16"`` (what Pillow reads 16-bit grey PNG and TIFF as).
+    Without ``info``: C=1 -> ``"L"``, 2 -> ``"LA"``, 3 -> ``"RGB"``, 4 -> ``"RGBA"``, 8 bits.
+
+    Parameters
+    ----------
+    tensor : Tensor
+        ``(1, C, H, W)`` or ``(C, H, W)`` float in [-1, 1]; values outside are clipped.
+    info : ImageInfo, optional
+        From :func:`read_image`.
+
+    Raises
+    ------
+    ValueError
+        Bad shape, NaN, or a channel count that does not match ``info``; raised before
+        anything is written.
+    ImageFormatError
+        Unknown extension or a format that cannot hold the mode (e.g. RGBA as JPEG).
+    """
+    path, chw = Path(path), _as_chw(tensor)
+    c = chw.shape[0]
+    if info is None:
+        if c not in _DEFAULT_MODE:
+            raise ValueError(f"cannot write a {c}-channel image to {path}; expected 1, 2, 3 or 4 channels")
+        im = _pil_image(chw, 8)
+    else:
+        if c != info.channels:
+            raise ValueError(f"tensor has {c} channels but {path} is to be written as mode "
+                             f"{info.mode!r}, which reads as {info.channels}")
+        im = _pil_image(chw, info.bits)
+        if info.mode == "1":
+            im = im.convert("1", dither=Image.Dither.NONE)  # threshold at 128
+    _save_atomic(im, path)
+
+
+def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Read a mask file (white = hole) as a ``known`` tensor.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Any image; it is converted to grey and a pixel is a hole when its grey value is
+        >= 128 (16-bit masks: >= 32768). Alpha is ignored.
+    size : tuple of int, optional
+        Expected ``(height, width)``, usually the image's.
+
+    Returns
+    -------
+    Tensor
+        ``(1, 1, H, W)`` bool, True where the pixel is known (black in the file).
+
+    Raises
+    ------
+    ImageFormatError
+        Unreadable file, a size other than ``size``, no hole at all, or nothing known.
+    """
+    path = Path(path)
+    im = _open(path)
+    if size is not None and (im.height, im.width) != tuple(size):
+        raise ImageFormatError(f"{path}: mask size (height, width) = {(im.height, im.width)} "
+                               f"differs from the image size {tuple(size)}")
+    if im.mode in _GREY16:
+        hole = _grey16(im, path) >= 32768  # round(v / 257) >= 128
+    else:
+        hole = np.asarray(im.convert("L")) >= MASK_THRESHOLD
+    if not hole.any():
+        raise ImageFormatError(f"{path}: mask has no hole; white (grey >= 128) marks the hole, black the known pixels")
+    if hole.all():
+        raise ImageFormatError(f"{path}: mask is all hole, nothing is known; white marks the hole, black the known pixels")
+    return torch.from_numpy(~hole)[None, None]
+
+
+def write_mask(known: torch.Tensor, path: PathLike) -> None:
+    """Write a ``known`` mask as an 8-bit grey image: white (255) = hole, black (0) = known.
+
+    ``known`` is ``(1, 1, H, W)``, ``(1, H, W)`` or ``(H, W)``; bool, or numbers all 0 or 1.
+    """
+    if not isinstance(known, torch.Tensor) or not 2 <= known.ndim <= 4 or any(s != 1 for s in known.shape[:-2]):
+        raise ValueError(f"known must be a tensor of shape (1, 1, H, W), got {getattr(known, 'shape', type(known))}")
+    if known.dtype != torch.bool:
+        if not ((known == 0) | (known == 1)).all():
+            raise ValueError("known must be bool or hold only 0 and 1 (1 = known)")
+        known = known != 0
+    grey = np.where(known.reshape(known.shape[-2:]).cpu().numpy(), 0, 255).astype(np.uint8)
+    _save_atomic(Image.fromarray(grey), Path(path))
+
+
+def read_stack(paths: Sequence[PathLike]) -> tuple[torch.Tensor, list[ImageInfo]]:
+    """Read images of the same size (e.g. albedo, normal, roughness maps) as one tensor.
+
+    Returns
+    -------
+    stack : Tensor
+        ``(1, sum(C_i), H, W)`` float32 in [-1, 1], channels in the order of ``paths``.
+    infos : list of ImageInfo
+        One per file, for :func:`write_stack`.
+
+    Raises
+    ------
+    ImageFormatError
+        A file cannot be read, or the sizes differ (the message names both files).
+    """
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ValueError("read_stack needs at least one path")
+    pairs = [read_image(p) for p in paths]
+    size0 = pairs[0][1].size
+    for p, (_, info) in zip(paths, pairs):
+        if info.size != size0:
+            raise ImageFormatError(f"{p}: size (height, width) = {info.size} differs from {paths[0]} "
+                                   f"{size0}; all images of a stack must have the same size")
+    return torch.cat([x for x, _ in pairs], dim=1), [info for _, info in pairs]
+
+
+def write_stack(tensor: torch.Tensor, paths: Sequence[PathLike], infos: Sequence[ImageInfo]) -> None:
+    """Split a stack from :func:`read_stack` along channels and write each file.
+
+    Shapes, channel counts and extensions are all checked before the first file is
+    written; each file is then written atomically by :func:`write_image`.
+    """
+    chw = _as_chw(tensor, "stack")
+    paths = [Path(p) for p in paths]
+    if len(paths) != len(infos):
+        raise ValueError(f"got {len(paths)} paths but {len(infos)} infos")
+    counts = [info.channels for info in infos]
+    if sum(counts) != chw.shape[0]:
+        raise ValueError(f"stack has {chw.shape[0]} channels but the infos describe {sum(counts)} ({counts})")
+    for p in paths:
+        _save_format(p)
+    for part, p, info in zip(torch.split(chw, counts, dim=0), paths, infos):
+        write_image(part, p, info)

@@ -1,0 +1,265 @@
+"""Quality metrics of a filled hole, computed per image.
+
+Images are float tensors (B, C, H, W) in [-1, 1]; ``known`` is a bool mask
+(B, 1, H, W), True = known pixel, so the hole is ``~known``. PSNR and SSIM are
+averaged over the hole; LPIPS (:func:`inpaint.perceptual.lpips_distance`) is
+taken on the whole composited crop, i.e. an output whose known pixels are the
+input's, as every fill method returns it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import kornia
+import lpips
+import numpy as np
+import skimage.measure
+import torch
+from torch import Tensor
+
+from inpaint.perceptual import lpips_distance
+
+__all__ = [
+    "PSNR_CAP", "psnr", "ssim", "sharpness", "sharpness_ratio", "blur_effect", "diversity", "hole_metrics",
+    "lpips_distance",
+]
+
+PSNR_CAP = 100.0
+"""PSNR (dB) reported for identical holes, instead of inf, so means stay finite."""
+
+SHARPNESS_EPS = 1e-10
+"""Added to both energies in :func:`sharpness_ratio` so a flat truth is no 0/0."""
+
+
+def _check_image(image: Tensor, name: str) -> None:
+    if not isinstance(image, Tensor) or image.ndim != 4 or not image.is_floating_point():
+        raise ValueError(f"{name} must be a float tensor of shape (B, C, H, W) in [-1, 1]")
+
+
+def _check_known(image: Tensor, known: Tensor) -> None:
+    b, _, h, w = image.shape
+    if not isinstance(known, Tensor) or known.dtype != torch.bool:
+        raise ValueError("known must be a bool tensor (True = known pixel)")
+    if tuple(known.shape) != (b, 1, h, w):
+        raise ValueError(f"known must have shape (B, 1, H, W) = {(b, 1, h, w)}; got {tuple(known.shape)}")
+    no_hole = known.flatten(1).all(dim=1).nonzero().flatten().tolist()
+    if no_hole:
+        raise ValueError(f"every image needs at least one hole pixel (known == False); images {no_hole} have none")
+
+
+def _check_pair(output: Tensor, truth: Tensor, known: Tensor) -> None:
+    _check_image(output, "output")
+    _check_image(truth, "truth")
+    if output.shape != truth.shape:
+        shapes = f"{tuple(output.shape)} and {tuple(truth.shape)}"
+        raise ValueError(f"output and truth must have the same shape; got {shapes}")
+    _check_known(output, known)
+
+
+def _check_range(data_range: float) -> None:
+    if not data_range > 0:
+        raise ValueError(f"data_range must be positive (2.0 for images in [-1, 1]); got {data_range}")
+
+
+def _hole_mean(values: Tensor, known: Tensor) -> Tensor:
+    """Mean of (B, C, H, W) values over channels and hole pixels -> (B,)."""
+    hole = (~known).to(values.dtype)
+    return (values * hole).sum(dim=(1, 2, 3)) / (hole.sum(dim=(1, 2, 3)) * values.shape[1])
+
+
+def psnr(output: Tensor, truth: Tensor, known: Tensor, *, data_range: float = 2.0) -> Tensor:
+    """Peak signal-to-noise ratio over the hole pixels (all channels).
+
+    ``10 log10(data_range**2 / MSE)``, as ``skimage.metrics.peak_signal_noise_ratio``
+    computes it on the hole pixels of each image.
+
+    Parameters
+    ----------
+    output, truth : Tensor, shape (B, C, H, W), in [-1, 1]
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+    data_range : float, optional, max minus min of the value range (2.0 for [-1, 1])
+
+    Returns
+    -------
+    Tensor, shape (B,), float64
+        PSNR in dB, capped at ``PSNR_CAP`` (100 dB; identical holes get it).
+    """
+    _check_pair(output, truth, known)
+    _check_range(data_range)
+    err = (output.double() - truth.double()).square()
+    mse = _hole_mean(err, known)
+    value = 10 * torch.log10(data_range**2 / mse)  # inf where mse == 0
+    return value.clamp(max=PSNR_CAP)
+
+
+def ssim(
+    output: Tensor, truth: Tensor, known: Tensor, *, data_range: float = 2.0, window_size: int = 11
+) -> Tensor:
+    """Structural similarity averaged over the hole.
+
+    The SSIM map of ``kornia.metrics.ssim`` (Gaussian window, reflect padding)
+    is computed on the whole crop, averaged over channels, then over the hole
+    pixels. The windows of hole pixels near the border of the hole reach
+    ``window_size // 2`` pixels into the known region.
+
+    Parameters
+    ----------
+    output, truth : Tensor, shape (B, C, H, W), in [-1, 1]
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+    data_range : float, optional, max minus min of the value range (2.0 for [-1, 1])
+    window_size : int, optional, odd side of the Gaussian window
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        SSIM in [-1, 1], 1 for identical holes.
+    """
+    _check_pair(output, truth, known)
+    _check_range(data_range)
+    if window_size < 1 or window_size % 2 == 0:
+        raise ValueError(f"window_size must be a positive odd integer; got {window_size}")
+    ssim_map = kornia.metrics.ssim(output, truth, window_size, max_val=float(data_range))
+    return _hole_mean(ssim_map.mean(dim=1, keepdim=True), known)
+
+
+def sharpness(image: Tensor, known: Tensor) -> Tensor:
+    """Energy of the Laplacian over the hole: mean squared 3x3 Laplacian response.
+
+    The Laplacian is ``kornia.filters.laplacian`` (kernel 3, normalized, reflect
+    border); at the border of the hole it also sees the known pixel beside it.
+
+    Parameters
+    ----------
+    image : Tensor, shape (B, C, H, W), in [-1, 1]
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        Mean over channels and hole pixels of the squared response, >= 0;
+        0 for a flat (or linear) hole, larger = more fine detail.
+    """
+    _check_image(image, "image")
+    _check_known(image, known)
+    response = kornia.filters.laplacian(image, kernel_size=3)
+    return _hole_mean(response.square(), known)
+
+
+def sharpness_ratio(output: Tensor, truth: Tensor, known: Tensor) -> Tensor:
+    """Laplacian energy of the filled hole relative to the ground truth's.
+
+    ``(sharpness(output) + eps) / (sharpness(truth) + eps)`` with
+    ``eps = SHARPNESS_EPS`` (1e-10): negligible for real textures, it makes a
+    flat truth give 1.0 for a flat output and a large finite value otherwise.
+
+    Parameters
+    ----------
+    output, truth : Tensor, shape (B, C, H, W), in [-1, 1]
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        1.0 = as sharp as the truth, below 1 = blurrier, above 1 = noisier.
+    """
+    _check_pair(output, truth, known)
+    return (sharpness(output, known) + SHARPNESS_EPS) / (sharpness(truth, known) + SHARPNESS_EPS)
+
+
+def _hole_box(hole: Tensor, margin: int) -> tuple[slice, slice]:
+    """Bounding box of a (H, W) bool hole grown by ``margin``, inside the image."""
+    rows = hole.any(dim=1).nonzero().flatten()
+    cols = hole.any(dim=0).nonzero().flatten()
+    h, w = hole.shape
+    top, bottom = max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, h)
+    left, right = max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, w)
+    return slice(top, bottom), slice(left, right)
+
+
+def blur_effect(output: Tensor, known: Tensor, *, margin: int = 8) -> Tensor:
+    """Blur effect (Crete et al. 2007) of each image around its hole.
+
+    ``skimage.measure.blur_effect`` (RGB converted to luminance by
+    scikit-image) on the bounding box of the hole grown by ``margin`` pixels
+    on each side, clipped to the image.
+
+    Parameters
+    ----------
+    output : Tensor, shape (B, C, H, W), in [-1, 1], C = 1 or 3
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+    margin : int, optional, pixels of known context around the hole's bounding box
+
+    Returns
+    -------
+    Tensor, shape (B,), float64, on the CPU
+        In [0, 1]: 0 for no blur, 1 for maximal blur (also for a flat box).
+    """
+    _check_image(output, "output")
+    _check_known(output, known)
+    if output.shape[1] not in (1, 3):
+        raise ValueError(f"blur_effect needs C = 1 or 3 channels; got C={output.shape[1]}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0; got {margin}")
+    images = ((output.detach().double().cpu() + 1) / 2).permute(0, 2, 3, 1).numpy()
+    holes = (~known[:, 0]).cpu()
+    grey = output.shape[1] == 1
+    values = []
+    for image, hole in zip(images, holes):
+        box = image[_hole_box(hole, margin)]
+        values.append(skimage.measure.blur_effect(box[..., 0] if grey else box, channel_axis=None if grey else -1))
+    return torch.tensor(np.array(values, dtype=np.float64))
+
+
+def diversity(samples: Tensor, *, net: lpips.LPIPS | None = None) -> Tensor:
+    """Mean pairwise LPIPS between samples drawn for the same hole.
+
+    Parameters
+    ----------
+    samples : Tensor, shape (S, B, C, H, W)
+        S >= 2 filled versions of each of B images, in [-1, 1], C = 1 or 3.
+    net : lpips.LPIPS, optional, from :func:`inpaint.perceptual.load_lpips`
+
+    Returns
+    -------
+    Tensor, shape (B,)
+        Mean LPIPS over the S (S - 1) / 2 pairs; 0 when all samples agree.
+    """
+    if not isinstance(samples, Tensor) or samples.ndim != 5:
+        raise ValueError("samples must be a tensor of shape (S, B, C, H, W)")
+    if samples.shape[0] < 2:
+        raise ValueError(f"diversity needs S >= 2 samples per image; got S={samples.shape[0]}")
+    pairs = itertools.combinations(range(samples.shape[0]), 2)
+    distances = [lpips_distance(samples[i], samples[j], net=net) for i, j in pairs]
+    return torch.stack(distances).mean(dim=0)
+
+
+def hole_metrics(
+    output: Tensor, truth: Tensor, known: Tensor, *, net: lpips.LPIPS | None = None, data_range: float = 2.0
+) -> dict[str, Tensor]:
+    """All per-image metrics of a filled hole, for reports.
+
+    Parameters
+    ----------
+    output, truth : Tensor, shape (B, C, H, W), in [-1, 1], C = 1 or 3
+        Composited fill (known pixels equal the input's) and ground truth.
+    known : Tensor of bool, shape (B, 1, H, W), True = known; >= 1 hole pixel per image
+    net : lpips.LPIPS, optional, from :func:`inpaint.perceptual.load_lpips`
+    data_range : float, optional, max minus min of the value range (2.0 for [-1, 1])
+
+    Returns
+    -------
+    dict of str to Tensor of shape (B,), on the CPU, float64
+        ``psnr`` (dB, :func:`psnr`), ``ssim`` (:func:`ssim`), ``lpips`` (whole
+        crop), ``sharpness`` (:func:`sharpness_ratio`, 1 = as sharp as the
+        truth) and ``blur_effect`` (:func:`blur_effect` of the output).
+    """
+    _check_pair(output, truth, known)
+    values = {
+        "psnr": psnr(output, truth, known, data_range=data_range),
+        "ssim": ssim(output, truth, known, data_range=data_range),
+        "lpips": lpips_distance(output, truth, net=net),
+        "sharpness": sharpness_ratio(output, truth, known),
+        "blur_effect": blur_effect(output, known),
+    }
+    return {k: v.detach().double().cpu() for k, v in values.items()}

@@ -1,0 +1,132 @@
+"""Random crops from one large image, away from a held-out region.
+
+Internal learning trains on crops of a single image.  The part used for
+evaluation is held out: no training crop overlaps it, and nothing wraps
+around the image edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle of pixels ``[top, top + height) x [left, left + width)``."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
+
+
+def held_out_box(height: int, width: int, fraction: float = 0.25) -> Box:
+    """The default evaluation region: a strip of the right ``fraction`` of the image."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"held-out fraction must be in (0, 1), got {fraction}")
+    w = max(1, round(width * fraction))
+    return Box(0, width - w, height, w)
+
+
+def valid_offsets(height: int, width: int, crop: int, exclude: Tensor | None = None) -> Tensor:
+    """Which top-left offsets give a crop inside the image and off ``exclude``.
+
+    Parameters
+    ----------
+    exclude : Tensor (H, W) bool, optional
+        Pixels no crop may touch.
+
+    Returns
+    -------
+    Tensor (H - crop + 1, W - crop + 1) bool
+    """
+    if crop > min(height, width):
+        raise ValueError(f"the image ({height}x{width}) is smaller than the crop size {crop}")
+    if exclude is None:
+        return torch.ones(height - crop + 1, width - crop + 1, dtype=torch.bool)
+    # Excluded pixels counted in every crop window through a summed-area table.
+    sat = F.pad(exclude.to(torch.int64).cumsum(0).cumsum(1), (1, 0, 1, 0))
+    c = crop
+    count = sat[c:, c:] - sat[:-c, c:] - sat[c:, :-c] + sat[:-c, :-c]
+    return count == 0
+
+
+def dihedral(x: Tensor, k: int) -> Tensor:
+    """One of the 8 symmetries of the square: rotate by ``k % 4`` quarter turns, then flip if ``k >= 4``."""
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return x.flip(-1) if k >= 4 else x
+
+
+class PatchSampler:
+    """Draws random crops of one image, never touching an excluded region.
+
+    Parameters
+    ----------
+    image : Tensor (1, C, H, W) or (C, H, W)
+    crop : int
+        Side of the square crops.
+    exclude : Tensor (H, W) bool or Box, optional
+        The held-out region.
+    augment : bool
+        Apply a random dihedral symmetry to each crop (for isotropic textures).
+
+    Examples
+    --------
+    >>> img = torch.rand(1, 3, 128, 128) * 2 - 1
+    >>> sampler = PatchSampler(img, 32, exclude=held_out_box(128, 128))
+    >>> sampler.sample(4, torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 3, 32, 32])
+    """
+
+    def __init__(self, image: Tensor, crop: int, *, exclude: Tensor | Box | None = None, augment: bool = False):
+        self.image = image[0] if image.ndim == 4 else image
+        _, H, W = self.image.shape
+        if isinstance(exclude, Box):
+            mask = torch.zeros(H, W, dtype=torch.bool)
+            mask[exclude.slices()] = True
+            exclude = mask
+        self.crop = crop
+        self.augment = augment
+        self.offsets = valid_offsets(H, W, crop, exclude).nonzero().to(torch.int32)
+        if len(self.offsets) == 0:
+            raise ValueError(f"no {crop}x{crop} crop fits outside the held-out region of this {H}x{W} image")
+
+    def sample_offsets(self, n: int, generator: torch.Generator) -> Tensor:
+        """(n, 2) top-left corners (row, column), uniform over the valid ones."""
+        idx = torch.randint(0, len(self.offsets), (n,), generator=generator)
+        return self.offsets[idx]
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """Draw ``n`` crops, shape (n, C, crop, crop)."""
+        offsets = self.sample_offsets(n, generator).tolist()
+        c = self.crop
+        crops = torch.stack([self.image[:, i : i + c, j : j + c] for i, j in offsets])
+        if self.augment:
+            ks = torch.randint(0, 8, (n,), generator=generator).tolist()
+            crops = torch.stack([dihedral(x, k) for x, k in zip(crops, ks)])
+        return crops
+
+
+def grid_crops(image: Tensor, box: Box, crop: int, n: int) -> Tensor:
+    """Up to ``n`` non-overlapping crops tiled over ``box``, in reading order.
+
+    Evaluation crops: deterministic, so every method and every run sees the same
+    ground truth.  Returns (n', C, crop, crop), n' = min(n, crops that fit).
+    """
+    img = image[0] if image.ndim == 4 else image
+    rows, cols = box.height // crop, box.width // crop
+    if rows * cols == 0:
+        raise ValueError(f"the held-out region {box.height}x{box.width} is smaller than the crop size {crop}")
+    out = [
+        img[:, box.top + r * crop : box.top + (r + 1) * crop, box.left + q * crop : box.left + (q + 1) * crop]
+        for r in range(rows)
+        for q in range(cols)
+    ]
+    return torch.stack(out[:n])

