@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from .masks import FAMILIES, FIXED_SET_SEEDS, FIXED_SET_SIZES, MIN_SIZE, make_mask_set, regenerate_fixed_sets
+from .mask_sets import FIXED_SET_SEEDS, FIXED_SET_SIZES, make_mask_set, regenerate_fixed_sets
+from .masks import FAMILIES, MIN_SIZE
 
 __all__ = ["masks"]
 

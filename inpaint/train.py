@@ -111,9 +111,10 @@ def train(
     ema = UNet(config.model).to(device)
     ema.load_state_dict(ckpt.ema if ckpt.ema is not None else ckpt.model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    opt.load_state_dict(ckpt.optimizer)
-    for group in opt.param_groups:
-        group["lr"] = config.lr
+    if ckpt.optimizer is not None:  # shipped checkpoints leave the Adam moments out; they restart
+        opt.load_state_dict(ckpt.optimizer)
+        for group in opt.param_groups:
+            group["lr"] = config.lr
 
     H, W = image.shape[-2:]
     if exclude is None:

@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from inpaint.masks import FAMILIES, FIXED_SET_SEEDS, FIXED_SET_SIZES, hole_fraction, load_mask_set  # noqa: E402
+from inpaint.mask_sets import FIXED_SET_SEEDS, FIXED_SET_SIZES, load_mask_set  # noqa: E402
+from inpaint.masks import FAMILIES, hole_fraction  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = 3  # which mask of each 128 px set the montage shows

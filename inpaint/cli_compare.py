@@ -1,0 +1,90 @@
+"""``inpaint compare``: every method on the same held-out holes, a table and two figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare, summary_markdown
+from .config import TrainConfig
+from .demo import DEMO_TEXTURE
+from .fill import SamplerConfig
+
+__all__ = ["compare"]
+
+
+def _methods(ctx, param, value: str) -> tuple[str, ...]:
+    try:
+        return tuple(parse_methods(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("textures", nargs=-1)
+@click.option("--method", "methods", default="all", show_default=True, callback=_methods,
+              help=f"Comma-separated, from {','.join(METHODS)}; or all.")
+@click.option("--masks", default="masks/thick-64", show_default=True,
+              help="Folder of a fixed mask set; its size is the crop size.")
+@click.option("--crops", type=click.IntRange(min=1), default=None,
+              help="At most this many held-out crops per texture [default: all].")
+@click.option("--samples", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Fills per crop of diffusion and repaint.")
+@click.option("--checkpoints", type=click.Path(file_okay=False), default=None,
+              help="Folder with <method>.pt, or <texture stem>/<method>.pt per texture.")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None,
+              help="Without --checkpoints: train (and cache) for this many steps [default: 4000].")
+@click.option("--train-crop", type=click.IntRange(min=8), default=64, show_default=True,
+              help="Side of the training crops.")
+@click.option("--cache", type=click.Path(file_okay=False), default=None,
+              help="Checkpoint cache [default: $INPAINT_CACHE or ~/.cache/inpaint/checkpoints].")
+@click.option("--sampler", type=click.Choice(("ddpm", "ddim")), default="ddpm", show_default=True,
+              help="Sampler of diffusion.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Denoising steps of diffusion [default: all T].")
+@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
+@click.option("--repaint-steps", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Denoising steps of repaint; 280 network calls with the default jumps.")
+@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True,
+              help="RePaint's jump length.")
+@click.option("--jump-n-sample", type=click.IntRange(min=1), default=3, show_default=True,
+              help="RePaint's passes over each jump (the paper: 10).")
+@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25, show_default=True,
+              help="Width fraction of the right strip the crops come from.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
+@click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
+@click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
+def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, train_crop, cache, sampler, steps, eta,
+            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device) -> None:
+    """Fill the same held-out holes of TEXTURE ... with every method and compare.
+
+    Without TEXTURE, the shipped one. Learned methods come from --checkpoints,
+    or are trained for --train-steps and cached, so the next run reuses them.
+    Writes results.csv, summary.md, grid.png, plane.png and run.json into --out.
+    """
+    if checkpoints is not None and train_steps is not None:
+        raise click.UsageError("give either --checkpoints or --train-steps, not both")
+    try:
+        config = CompareConfig(
+            methods=methods, masks=masks, crops=crops, samples=samples, seed=seed, held_out=held_out,
+            checkpoints=checkpoints, train=TrainConfig(crop=train_crop, steps=train_steps or TrainConfig.steps),
+            cache=cache, diffusion=SamplerConfig(sampler, steps, eta),
+            repaint=SamplerConfig("repaint", repaint_steps, jump_length=jump_length, jump_n_sample=jump_n_sample),
+            device=device,
+        )
+        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=click.echo)
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
+    except (ValueError, OSError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("")
+    click.echo(summary_markdown(summary, overall(summary)))
+    click.echo("")
+    click.echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
+               "mean ± standard error over crops")
+    click.echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
+
+
+if __name__ == "__main__":
+    compare()

@@ -1,0 +1,523 @@
+"""The evaluation protocol: every method fills the same held-out holes, side by side.
+
+For each texture, the held-out strip (:func:`inpaint.patches.held_out_box`) is
+cut into crops the size of a fixed mask set (:func:`inpaint.mask_sets.load_mask_set`);
+crop ``i`` gets mask ``i`` (masks cycle when there are more crops than masks).
+Every method receives the same masked crops and returns the known pixels
+unchanged. Metrics are computed on the hole (:func:`inpaint.metrics.hole_metrics`);
+stochastic methods draw ``samples`` fills per crop, whose metrics are averaged
+per crop and whose spread is the diversity (:func:`inpaint.metrics.diversity`).
+
+Learned methods come from given checkpoints or are trained once and cached
+under a key that hashes the texture's pixels and the training config, so a
+second run reuses them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .baselines import BASELINES, patchmatch
+from .checkpoint import Checkpoint, load_checkpoint
+from .config import TrainConfig
+from .evaluate import METRICS, EvalSet
+from .fill import SamplerConfig, fill
+from .io import read_image
+from .mask_sets import load_mask_set
+from .metrics import diversity, hole_metrics
+from .patches import grid_crops, held_out_box
+from .perceptual import load_lpips
+from .report import markdown_table, save_grid
+from .train import texture_meta, train
+from .unet import METHODS as LEARNED
+
+__all__ = [
+    "LEARNED", "CLASSICAL", "METHODS", "STOCHASTIC", "COLUMNS", "MIN_CROP", "CompareConfig", "parse_methods",
+    "eval_set", "cache_folder", "cache_key", "train_config", "find_checkpoint", "learned_checkpoint",
+    "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall", "summary_markdown",
+    "write_results", "plot_plane", "package_versions", "compare_texture", "run_compare",
+]
+
+CLASSICAL = tuple(BASELINES)
+METHODS = LEARNED + CLASSICAL
+STOCHASTIC = ("diffusion", "repaint")
+COLUMNS = ("texture", "method", "crop", "mask", "sample", *METRICS, "diversity", "seconds_per_fill")
+"""Columns of ``results.csv``: one row per texture x method x crop x sample."""
+MIN_CROP = 32
+"""Smallest crop LPIPS accepts: its AlexNet pools the image 5 times."""
+CACHE_ENV = "INPAINT_CACHE"
+GRID_ROWS = 6
+VERSIONED = ("torch", "kornia", "scikit-image", "opencv", "lpips", "numpy", "PyPatchMatch", "inpaint")
+_OPENCV_DISTS = ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless", "opencv-contrib-python")
+
+Filler = Callable[[Tensor, Tensor], Tensor]
+"""(x_known (B, C, H, W), known (B, 1, H, W)) -> fills (S, B, C, H, W)."""
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything that defines a comparison run; written to ``run.json``.
+
+    Parameters
+    ----------
+    methods : tuple of str
+        Names from ``METHODS``.
+    masks : str
+        Folder of a fixed mask set; its size is the crop size (>= ``MIN_CROP``).
+    crops : int or None
+        Cap on the held-out crops per texture (None: all that fit).
+    samples : int
+        Fills per crop for the stochastic methods (``STOCHASTIC``); 1 for the others.
+    seed : int
+        Seed of the sampling noise and of PatchMatch's search. Training uses the
+        seed of ``train``.
+    held_out : float
+        Width fraction of the right strip the crops come from; a checkpoint must
+        have been trained with at least this much held out.
+    checkpoints : str or None
+        Folder with ``<method>.pt`` or ``<texture stem>/<method>.pt``; None trains
+        and caches the learned methods.
+    train : TrainConfig
+        Template of the training runs: method, image channels and ``held_out``
+        are set per run; ``steps`` is the training length.
+    cache : str or None
+        Checkpoint cache folder; default ``$INPAINT_CACHE`` or ``~/.cache/inpaint/checkpoints``.
+    diffusion : SamplerConfig
+        Sampling of the conditional model. Default: ancestral DDPM over all
+        T = 1000 steps, the sampler of the reference (Cherel et al. 2024) that
+        the model was trained for; pass ``steps`` for a strided, faster run.
+    repaint : SamplerConfig
+        Sampling of the unconditional model. Default: 100 strided steps with
+        jump_length 10 and jump_n_sample 3, i.e. 280 network evaluations
+        (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000, so
+        that it runs on a CPU in minutes. The paper's 250 steps with 10 x 10
+        resampling need 2410 evaluations.
+    batch : int
+        Crops per call of a learned model.
+    device : str
+        Where the learned models train and sample; the classical fills run on the CPU.
+    """
+
+    methods: tuple[str, ...] = METHODS
+    masks: str = "masks/thick-64"
+    crops: int | None = None
+    samples: int = 2
+    seed: int = 0
+    held_out: float = 0.25
+    checkpoints: str | None = None
+    train: TrainConfig = field(default_factory=TrainConfig)
+    cache: str | None = None
+    diffusion: SamplerConfig = SamplerConfig(sampler="ddpm")
+    repaint: SamplerConfig = SamplerConfig(sampler="repaint", steps=100, jump_length=10, jump_n_sample=3)
+    batch: int = 16
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", tuple(parse_methods(self.methods)))
+        if self.crops is not None and self.crops < 1:
+            raise ValueError(f"crops must be >= 1, got {self.crops}")
+        if self.samples < 1 or self.batch < 1:
+            raise ValueError(f"samples and batch must be >= 1, got {self.samples} and {self.batch}")
+        if not 0 < self.held_out < 1:
+            raise ValueError(f"held_out must be in (0, 1), got {self.held_out}")
+        if self.diffusion.sampler == "repaint":
+            raise ValueError("the diffusion method samples with ddpm or ddim; repaint has its own settings")
+
+
+def parse_methods(value: str | tuple | list) -> list[str]:
+    """``"telea,ns"`` or a sequence of names -> checked list; ``"all"`` = every method."""
+    names = list(METHODS) if value == "all" else value.split(",") if isinstance(value, str) else list(value)
+    names = [n.strip() for n in names if n.strip()]
+    bad = [n for n in names if n not in METHODS]
+    if bad or not names:
+        raise ValueError(f"unknown method {', '.join(bad) or repr(value)}; choose from {', '.join(METHODS)} or all")
+    return list(dict.fromkeys(names))
+
+
+def eval_set(
+    image: Tensor, masks: Tensor, *, crops: int | None = None, held_out: float = 0.25
+) -> tuple[EvalSet, list[int]]:
+    """Held-out crops of ``image`` paired with ``masks``: crop i with mask ``i % len(masks)``.
+
+    Parameters
+    ----------
+    image : Tensor, shape (1, C, H, W), in [-1, 1]
+    masks : Tensor of bool, shape (M, 1, s, s), True = known; s is the crop size
+    crops : int, optional, cap on the number of crops (default: all that fit)
+
+    Returns
+    -------
+    EvalSet of N crops, and the index of each crop's mask.
+    """
+    size = masks.shape[-1]
+    box = held_out_box(image.shape[-2], image.shape[-1], held_out)
+    truth = grid_crops(image, box, size, crops if crops is not None else box.height * box.width)
+    ids = [i % len(masks) for i in range(len(truth))]
+    return EvalSet(truth, masks[ids]), ids
+
+
+def cache_folder(cache: str | os.PathLike | None = None) -> Path:
+    """``cache``, else ``$INPAINT_CACHE``, else ``~/.cache/inpaint/checkpoints``."""
+    default = Path.home() / ".cache" / "inpaint" / "checkpoints"
+    return Path(cache or os.environ.get(CACHE_ENV) or default).expanduser()
+
+
+def cache_key(texture_sha256: str, config: TrainConfig) -> str:
+    """sha256 of the texture's pixel hash and the training config: equal key, equal training."""
+    text = json.dumps({"texture": texture_sha256, "config": config.to_dict()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def train_config(template: TrainConfig, method: str, channels: int, held_out: float) -> TrainConfig:
+    """The template with the method, the image channels and the held-out fraction set."""
+    return replace(template, model=replace(template.model, method=method, image_channels=channels), held_out=held_out)
+
+
+def find_checkpoint(folder: str | os.PathLike, texture: str, method: str) -> Path:
+    """``folder/<texture stem>/<method>.pt``, else ``folder/<method>.pt``."""
+    candidates = [Path(folder) / Path(texture).stem / f"{method}.pt", Path(folder) / f"{method}.pt"]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ValueError(f"no {method} checkpoint: neither {candidates[0]} nor {candidates[1]} exists; "
+                     "drop --checkpoints to train and cache one")
+
+
+def _check_checkpoint(ckpt: Checkpoint, path: Path, method: str, meta: dict, held_out: float) -> None:
+    c = ckpt.config
+    if c.method != method:
+        raise ValueError(f"{path} holds a {c.method} model, not {method}")
+    if c.model.image_channels != meta["channels"]:
+        raise ValueError(f"{path} was trained on {c.model.image_channels}-channel images but {meta['name']} "
+                         f"has {meta['channels']} channels")
+    sha = ckpt.texture.get("sha256")
+    if sha and sha != meta["sha256"]:
+        raise ValueError(f"{path} was trained on {ckpt.texture.get('name')}, not on {meta['name']} (pixels differ)")
+    if c.held_out < held_out - 1e-9:
+        raise ValueError(f"{path} held out only {c.held_out:g} of the width in training; evaluating on "
+                         f"{held_out:g} would score crops it trained on")
+
+
+def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo) -> tuple[Checkpoint, str]:
+    start = load_checkpoint(path) if path.is_file() else None
+    if start is not None and start.step >= config.steps:
+        echo(f"{config.method}: cached checkpoint {path}")
+        return start, "cache"
+    done = start.step if start else 0
+    echo(f"{config.method}: {'resuming' if done else 'no cached checkpoint,'} training to step {config.steps} "
+         "(--checkpoints DIR uses trained ones)")
+    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True) as bar:
+
+        def on_step(step: int, loss: float) -> None:
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss:.4f}")
+
+        ckpt = train(image, config, start=start, out=path, device=device, name=name, on_step=on_step)
+    echo(f"{config.method}: trained {config.steps} steps, cached in {path}")
+    return ckpt, "trained"
+
+
+def learned_checkpoint(
+    method: str, image: Tensor, meta: dict, config: CompareConfig, echo: Callable[[str], None] = print
+) -> tuple[Checkpoint, dict]:
+    """The checkpoint of ``method`` for this texture (given, cached or trained now) and where it came from."""
+    if config.checkpoints is not None:
+        path = find_checkpoint(config.checkpoints, meta["name"], method)
+        ckpt, source = load_checkpoint(path), "given"
+    else:
+        tc = train_config(config.train, method, image.shape[1], config.held_out)
+        path = cache_folder(config.cache) / cache_key(meta["sha256"], tc) / f"{method}.pt"
+        ckpt, source = _train_cached(image, tc, path, meta["name"], config.device, echo)
+    _check_checkpoint(ckpt, path, method, meta, config.held_out)
+    return ckpt, {"path": str(path), "step": ckpt.step, "source": source}
+
+
+def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed: int, device: str) -> Filler:
+    """Fills of a trained model, ``samples`` per image (1 for regression), from one seeded generator."""
+    net = ckpt.network(device=device)
+    method = ckpt.config.method
+    count = samples if method in STOCHASTIC else 1
+    generator = torch.Generator(device).manual_seed(seed)
+
+    def filler(x: Tensor, known: Tensor) -> Tensor:
+        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=method == "regression") as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            with torch.inference_mode():
+                out = fill(net, ckpt.config, x.to(device), known.to(device), sampler=sampler, samples=count,
+                           generator=generator, progress=progress)
+        return out.cpu()
+
+    return filler
+
+
+def classical_filler(method: str, seed: int) -> Filler:
+    """A baseline of ``BASELINES`` as a one-sample filler."""
+    base = partial(patchmatch, seed=seed) if method == "patchmatch" else BASELINES[method]
+    return lambda x, known: base(x, known)[None]
+
+
+def run_fills(filler: Filler, data: EvalSet, batch: int) -> tuple[Tensor, float]:
+    """All fills ``(S, N, C, H, W)`` of ``data`` and the wall time per fill in seconds."""
+    t0 = time.perf_counter()
+    outs = [filler(data.masked[i : i + batch], data.known[i : i + batch]) for i in range(0, len(data.truth), batch)]
+    outputs = torch.cat(outs, dim=1)
+    return outputs, (time.perf_counter() - t0) / (outputs.shape[0] * outputs.shape[1])
+
+
+def result_rows(texture: str, method: str, outputs: Tensor, data: EvalSet, mask_ids: list[int], seconds: float,
+                net) -> list[dict]:
+    """One row per crop and sample with every metric; diversity is per crop (NaN for one sample)."""
+    per_sample = [hole_metrics(out, data.truth, data.known, net=net) for out in outputs]
+    spread = diversity(outputs, net=net).double() if len(outputs) > 1 else torch.full((outputs.shape[1],), math.nan)
+    rows = []
+    for i, mask in enumerate(mask_ids):
+        for s, values in enumerate(per_sample):
+            row = {"texture": texture, "method": method, "crop": i, "mask": mask, "sample": s}
+            row.update({k: float(values[k][i]) for k in METRICS})
+            rows.append({**row, "diversity": float(spread[i]), "seconds_per_fill": seconds})
+    return rows
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    v = torch.tensor([x for x in values if not math.isnan(x)], dtype=torch.float64)
+    if len(v) == 0:
+        return math.nan, math.nan
+    return v.mean().item(), (v.std() / len(v) ** 0.5).item() if len(v) > 1 else math.nan
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Per texture x method: mean and standard error over crops of the per-crop means over samples."""
+    groups: dict[tuple, dict[int, list[dict]]] = {}
+    for r in rows:
+        groups.setdefault((r["texture"], r["method"]), {}).setdefault(r["crop"], []).append(r)
+    out = []
+    for (texture, method), crops in groups.items():
+        summary = {"texture": texture, "method": method, "crops": len(crops)}
+        for key in (*METRICS, "diversity", "seconds_per_fill"):
+            per_crop = [sum(r[key] for r in rs) / len(rs) for rs in crops.values()]
+            summary[key], summary[key + "_se"] = _mean_se(per_crop)
+        out.append(summary)
+    return out
+
+
+def overall(summary: list[dict]) -> list[dict]:
+    """Per method: the mean over textures of the texture means; standard error sqrt(sum se^2) / T."""
+    by_method: dict[str, list[dict]] = {}
+    for s in summary:
+        by_method.setdefault(s["method"], []).append(s)
+    out = []
+    for method, rs in by_method.items():
+        row = {"texture": "all", "method": method, "crops": sum(r["crops"] for r in rs)}
+        for key in (*METRICS, "diversity", "seconds_per_fill"):
+            row[key] = sum(r[key] for r in rs) / len(rs)
+            row[key + "_se"] = math.sqrt(sum(r[key + "_se"] ** 2 for r in rs)) / len(rs)
+        out.append(row)
+    return out
+
+
+_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
+            "diversity": ".3f", "seconds_per_fill": ".3f"}
+_HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
+            "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
+
+
+def _cell(row: dict, key: str) -> str:
+    mean, se, fmt = row[key], row[key + "_se"], _FORMATS[key]
+    if math.isnan(mean):
+        return "–"
+    return format(mean, fmt) if math.isnan(se) or key == "seconds_per_fill" else f"{mean:{fmt}} ± {se:{fmt}}"
+
+
+def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> str:
+    """The summary as Markdown tables (mean ± standard error over crops), plus the means over textures."""
+    cols = ["texture", "method", "crops", *_HEADERS.values()]
+
+    def table(rows):
+        cells = [{"texture": r["texture"], "method": r["method"], "crops": str(r["crops"]),
+                  **{_HEADERS[k]: _cell(r, k) for k in _HEADERS}} for r in rows]
+        return markdown_table(cells, cols)
+
+    text = table(summary)
+    if means and len({r["texture"] for r in summary}) > 1:
+        text += "\n\nMean over textures (standard errors combined):\n\n" + table(means)
+    return text
+
+
+def write_results(rows: list[dict], path: str | os.PathLike) -> None:
+    """``results.csv``: ``COLUMNS``, floats at full precision, NaN as an empty cell."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: "" if isinstance(r[k], float) and math.isnan(r[k]) else r[k] for k in COLUMNS})
+
+
+# Label corners: offset in points and alignment, and roughly where the label's centre lands
+# in units of the data's range (labels are wider than tall).
+_SPOTS = (((7, 5), "left", "bottom", (0.1, 0.04)), ((7, -5), "left", "top", (0.1, -0.04)),
+          ((-7, 5), "right", "bottom", (-0.1, 0.04)), ((-7, -5), "right", "top", (-0.1, -0.04)))
+
+
+def _label_spots(points: list[tuple[float, float]]) -> list[tuple]:
+    """For each point, the label corner farthest from the other points and the labels placed before."""
+    xs, ys = zip(*points)
+    span = [(max(v) - min(v)) or 1.0 for v in (xs, ys)]
+    norm = [((x - min(xs)) / span[0], (y - min(ys)) / span[1]) for x, y in points]
+    placed, chosen = [], []
+    for i, (x, y) in enumerate(norm):
+        obstacles = norm[:i] + norm[i + 1:] + placed
+
+        def clearance(spot, x=x, y=y, obstacles=obstacles):
+            cx, cy = x + spot[3][0], y + spot[3][1]
+            return min((math.hypot(cx - ox, cy - oy) for ox, oy in obstacles), default=1.0)
+
+        best = max(_SPOTS, key=clearance)
+        placed.append((x + best[3][0], y + best[3][1]))
+        chosen.append(best)
+    return chosen
+
+
+def plot_plane(means: list[dict], path: str | os.PathLike, *, title: str = "") -> None:
+    """The perception-distortion plane: PSNR (x) against LPIPS (y), one labelled point per method.
+
+    Error bars are standard errors; the best corner is bottom right (high PSNR, low LPIPS).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    spots = _label_spots([(r["psnr"], r["lpips"]) for r in means])
+    for r, (offset, ha, va, _) in zip(means, spots):
+        learned = r["method"] in LEARNED
+        xerr, yerr = (None if math.isnan(r[k + "_se"]) else r[k + "_se"] for k in ("psnr", "lpips"))
+        ax.errorbar(r["psnr"], r["lpips"], xerr=xerr, yerr=yerr, fmt="o" if learned else "s", capsize=3,
+                    ms=6, color="tab:blue" if learned else "tab:orange")
+        ax.annotate(r["method"], (r["psnr"], r["lpips"]), textcoords="offset points", xytext=offset, ha=ha, va=va,
+                    fontsize=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.plot([], [], "o", color="tab:blue", label="learned")
+    ax.plot([], [], "s", color="tab:orange", label="classical")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.margins(0.15)
+    ax.set_xlabel("PSNR on the hole (dB), higher = less distortion")
+    ax.set_ylabel("LPIPS, lower = perceptually closer")
+    ax.text(0.98, 0.02, "better ↘", transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="grey")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "perception-distortion plane", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages the numbers depend on (None when missing)."""
+    out = {}
+    for name in VERSIONED:
+        for dist in _OPENCV_DISTS if name == "opencv" else (name,):
+            try:
+                out[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                out[name] = None
+    return out
+
+
+def _grid_columns(parts: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Stack the per-texture grid columns; grey crops shown as RGB so textures can share a grid."""
+    rgb = lambda x: x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # noqa: E731
+    return {name: torch.cat([rgb(p[name]) for p in parts]) for name in parts[0]}
+
+
+def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, echo=print) -> dict:
+    """Every method of ``config`` on the held-out crops of one texture.
+
+    Returns
+    -------
+    dict with ``rows`` (:func:`result_rows` of every method), ``grid`` (name ->
+    the first ``GRID_ROWS`` crops: masked input, each method's first sample,
+    truth), ``known`` (their masks), ``meta`` (the texture's identity) and
+    ``checkpoints`` (method -> where its checkpoint came from).
+    """
+    image, _ = read_image(texture)
+    name = Path(texture).name
+    if image.shape[1] not in (1, 3):
+        raise ValueError(f"{texture} has {image.shape[1]} channels; compare needs grey or RGB images")
+    meta = {**texture_meta(image, name), "channels": image.shape[1], "path": str(texture)}
+    data, ids = eval_set(image, masks, crops=config.crops, held_out=config.held_out)
+    echo(f"{name}: {len(data.truth)} held-out {masks.shape[-1]}x{masks.shape[-1]} crops, holes from {config.masks}")
+    rows, used, grid = [], {}, {"masked input": data.masked[:GRID_ROWS]}
+    for method in config.methods:
+        if method in LEARNED:
+            ckpt, used[method] = learned_checkpoint(method, image, meta, config, echo)
+            sampler = config.repaint if method == "repaint" else config.diffusion
+            filler = learned_filler(ckpt, sampler, config.samples, config.seed, config.device)
+        else:
+            filler = classical_filler(method, config.seed)
+        outputs, seconds = run_fills(filler, data, config.batch)
+        rows += result_rows(name, method, outputs, data, ids, seconds, net)
+        grid[method] = outputs[0, :GRID_ROWS]
+    grid["truth"] = data.truth[:GRID_ROWS]
+    return {"rows": rows, "grid": grid, "known": data.known[:GRID_ROWS], "meta": meta, "checkpoints": used}
+
+
+def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.PathLike, argv: list[str] | None = None,
+                echo: Callable[[str], None] = print) -> list[dict]:
+    """Run the protocol on ``textures`` and write the report into ``out``.
+
+    Writes ``results.csv`` (``COLUMNS``), ``summary.md``, ``grid.png`` (masked
+    input, each method's first sample, truth; up to ``GRID_ROWS`` crops in
+    all), ``plane.png`` and ``run.json`` (command line, config, package
+    versions, mask set, checkpoints).
+
+    Returns
+    -------
+    list of dict
+        The summary rows per texture x method (:func:`summarize`).
+    """
+    if not textures:
+        raise ValueError("no texture given")
+    masks, manifest = load_mask_set(config.masks)
+    if masks.shape[-1] < MIN_CROP:
+        size = masks.shape[-1]
+        raise ValueError(f"{config.masks}: {size} px masks are too small; LPIPS needs crops of >= {MIN_CROP} px")
+    if str(config.device).startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device cuda was asked for but no GPU is available")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    net = load_lpips("cpu")
+    parts = [compare_texture(t, masks, config, net=net, echo=echo) for t in textures]
+    rows = [r for p in parts for r in p["rows"]]
+    summary = summarize(rows)
+    means = overall(summary)
+    write_results(rows, out / "results.csv")
+    (out / "summary.md").write_text(summary_markdown(summary, means) + "\n")
+    names, holes = ", ".join(p["meta"]["name"] for p in parts), Path(config.masks).name
+    rows_each = max(1, GRID_ROWS // len(parts))
+    columns = _grid_columns([{k: v[:rows_each] for k, v in p["grid"].items()} for p in parts])
+    known = torch.cat([p["known"][:rows_each] for p in parts])
+    save_grid(columns, known, out / "grid.png", title=f"{names}: held-out crops, {holes} holes")
+    plot_plane(means, out / "plane.png", title=f"{names}, {holes} holes (mean ± standard error)")
+    run = {"command": list(sys.argv if argv is None else argv), "config": asdict(config),
+           "textures": [p["meta"] for p in parts],
+           "masks": {"path": str(config.masks), **{k: v for k, v in manifest.items() if k != "masks"}},
+           "checkpoints": {p["meta"]["name"]: p["checkpoints"] for p in parts},
+           "versions": package_versions(), "python": sys.version.split()[0]}
+    (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
+    return summary

@@ -1,0 +1,177 @@
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+import inpaint.compare as compare_lib
+from inpaint.checkpoint import save_checkpoint
+from inpaint.cli_compare import compare
+from inpaint.compare import (
+    COLUMNS, CompareConfig, cache_folder, eval_set, overall, parse_methods, run_compare, summarize,
+)
+from inpaint.config import TrainConfig
+from inpaint.fill import SamplerConfig
+from inpaint.io import write_image
+from inpaint.mask_sets import make_mask_set
+from inpaint.train import train
+from inpaint.unet import ModelConfig
+
+TINY = TrainConfig(model=ModelConfig(width=8, depth=2), crop=32, batch=4, steps=20, ema=0.0)
+FAST = SamplerConfig(sampler="ddpm", steps=4)
+
+
+def texture(channels: int) -> torch.Tensor:
+    """96x128: smooth waves plus noise, so the held-out strip is 32 px wide (3 crops of 32)."""
+    g = torch.Generator().manual_seed(channels)
+    y, x = torch.meshgrid(torch.linspace(0, 6, 96), torch.linspace(0, 8, 128), indexing="ij")
+    waves = torch.stack([torch.sin(x + k * y) for k in range(channels)])[None]
+    return (0.7 * waves + 0.2 * torch.randn(1, channels, 96, 128, generator=g)).clamp(-1, 1)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("compare")
+    write_image(texture(3), root / "rgb.png")
+    write_image(texture(1), root / "grey.png")
+    make_mask_set("box", 32, 2, 0, root / "box-32")
+    return root
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, list(reader)
+
+
+def test_run_writes_the_report_and_reuses_the_cache(files, tmp_path, monkeypatch):
+    config = CompareConfig(methods=("telea", "regression", "diffusion"), masks=str(files / "box-32"), samples=2,
+                           train=TINY, cache=str(tmp_path / "cache"), diffusion=FAST)
+    quiet = lambda text: None  # noqa: E731
+    summary = run_compare([str(files / "rgb.png")], config, out=tmp_path / "a", argv=["inpaint", "compare"], echo=quiet)
+    assert [s["method"] for s in summary] == ["telea", "regression", "diffusion"]
+    header, rows = read_rows(tmp_path / "a" / "results.csv")
+    assert header == list(COLUMNS)
+    assert len(rows) == 3 + 3 + 3 * 2  # 3 crops; 2 samples for diffusion only
+    assert all(len(r) == len(COLUMNS) for r in rows)
+    div = header.index("diversity")
+    assert all(r[div] == "" for r in rows if r[1] != "diffusion")
+    assert all(float(r[div]) >= 0 for r in rows if r[1] == "diffusion")
+    assert [r[header.index("mask")] for r in rows[:3]] == ["0", "1", "0"]  # 2 masks cycle over 3 crops
+    assert "±" in (tmp_path / "a" / "summary.md").read_text()
+    for name in ("grid.png", "plane.png"):
+        assert (tmp_path / "a" / name).stat().st_size > 1000
+    run = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert run["command"] == ["inpaint", "compare"]
+    assert run["masks"]["family"] == "box" and run["masks"]["masks_version"] >= 1
+    assert {"torch", "kornia", "scikit-image", "opencv", "lpips", "numpy"} <= run["versions"].keys()
+    assert run["checkpoints"]["rgb.png"]["regression"]["source"] == "trained"
+    assert len(list((tmp_path / "cache").glob("*/*.pt"))) == 2
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again instead of using the cache")
+
+    monkeypatch.setattr(compare_lib, "train", no_training)
+    run_compare([str(files / "rgb.png")], config, out=tmp_path / "b", echo=quiet)
+    run = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert {v["source"] for v in run["checkpoints"]["rgb.png"].values()} == {"cache"}
+    timeless = lambda table: [r[:-1] for r in table]  # noqa: E731  (all but seconds_per_fill)
+    assert timeless(read_rows(tmp_path / "b" / "results.csv")[1]) == timeless(rows)  # same seed, same numbers
+
+
+def test_eval_set_pairs_crop_i_with_mask_i():
+    image = torch.rand(1, 3, 96, 128) * 2 - 1
+    masks = torch.ones(2, 1, 32, 32, dtype=torch.bool)
+    masks[0, :, :4], masks[1, :, :, :4] = False, False
+    data, ids = eval_set(image, masks)
+    assert ids == [0, 1, 0]
+    assert torch.equal(data.truth[1], image[0, :, 32:64, 96:])
+    assert torch.equal(data.known[2], masks[0])
+    assert len(eval_set(image, masks, crops=2)[0].truth) == 2
+
+
+def test_summary_statistics():
+    rows = [{"texture": t, "method": "m", "crop": c, "sample": s, "psnr": v, "ssim": 0.5, "lpips": 0.1,
+             "sharpness": 1.0, "blur_effect": 0.3, "diversity": math.nan, "seconds_per_fill": 0.1}
+            for t, vals in (("a", [[10, 12], [20, 22]]), ("b", [[30, 30], [34, 34]]))
+            for c, pair in enumerate(vals) for s, v in enumerate(pair)]
+    summary = summarize(rows)
+    a, b = summary
+    assert a["psnr"] == 16 and a["psnr_se"] == pytest.approx(5.0)  # crop means 11 and 21
+    assert b["psnr"] == 32 and math.isnan(a["diversity"])
+    (mean,) = overall(summary)
+    assert mean["psnr"] == 24 and mean["psnr_se"] == pytest.approx(math.sqrt(5**2 + 2**2) / 2)
+
+
+def test_cache_folder_and_methods(monkeypatch, tmp_path):
+    monkeypatch.setenv("INPAINT_CACHE", str(tmp_path))
+    assert cache_folder() == tmp_path
+    assert cache_folder(tmp_path / "x") == tmp_path / "x"
+    assert parse_methods("telea, ns") == ["telea", "ns"]
+    with pytest.raises(ValueError, match="unknown method"):
+        parse_methods("telea,lama")
+
+
+@pytest.fixture(scope="module")
+def checkpoints(files, tmp_path_factory):
+    """A tiny regression model trained on rgb.png, in a folder laid out for ``--checkpoints``."""
+    from inpaint.io import read_image
+
+    folder = tmp_path_factory.mktemp("ckpts")
+    image, _ = read_image(files / "rgb.png")
+    config = TrainConfig(model=ModelConfig(method="regression", width=8, depth=2), crop=32, batch=4, steps=5)
+    ckpt = train(image, config, name="rgb.png")
+    save_checkpoint(ckpt, folder / "rgb" / "regression.pt")  # found for rgb.png
+    save_checkpoint(ckpt, folder / "regression.pt")  # found for any other texture
+    return folder
+
+
+def test_cli_runs_with_given_checkpoints(files, checkpoints, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(compare, [str(files / "rgb.png"), "--method", "regression,ns", "--masks",
+                                          str(files / "box-32"), "--checkpoints", str(checkpoints), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "| rgb.png | regression |" in result.output
+    assert json.loads((out / "run.json").read_text())["checkpoints"]["rgb.png"]["regression"]["source"] == "given"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "telea,lama"], "unknown method"),
+    (["--masks", "no/such/set"], "manifest"),
+    (["--method", "regression", "--checkpoints", "CKPTS", "--masks", "MASKS"], "channels"),
+])
+def test_cli_errors_are_one_line(files, checkpoints, tmp_path, args, message):
+    args = [str(checkpoints) if a == "CKPTS" else str(files / "box-32") if a == "MASKS" else a for a in args]
+    # grey.png meets the RGB model at the top of the checkpoint folder: a channel mismatch
+    result = CliRunner().invoke(compare, [str(files / "grey.png"), *args, "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, (ValueError, RuntimeError))
+
+
+def test_cli_defaults_to_the_shipped_texture(monkeypatch, tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(compare, ["--method", "telea", "--crops", "1", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "| cork.png | telea | 1 |" in result.output
+
+
+def test_an_interrupted_training_resumes_from_the_cache(files, tmp_path):
+    from dataclasses import replace
+
+    from inpaint.io import read_image
+    from inpaint.train import texture_meta
+
+    image, _ = read_image(files / "rgb.png")
+    config = CompareConfig(methods=("regression",), masks=str(files / "box-32"), train=TINY, cache=str(tmp_path))
+    full = compare_lib.train_config(TINY, "regression", 3, config.held_out)
+    path = tmp_path / compare_lib.cache_key(texture_meta(image, "rgb.png")["sha256"], full) / "regression.pt"
+    save_checkpoint(train(image, replace(full, steps=5), name="rgb.png"), path)  # as if stopped at step 5
+    run_compare([str(files / "rgb.png")], config, out=tmp_path / "out", echo=lambda text: None)
+    used = json.loads((tmp_path / "out" / "run.json").read_text())["checkpoints"]["rgb.png"]["regression"]
+    assert used == {"path": str(path), "step": TINY.steps, "source": "trained"}
