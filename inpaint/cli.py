@@ -53,9 +53,28 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def step_bar(total: int, initial: int, batch: int, desc: str):
-    """A progress bar counted in crops, so its rate reads as crops per second."""
-    return tqdm(total=total * batch, initial=initial * batch, unit="crop", unit_scale=False, desc=desc, dynamic_ncols=True)
+class LazyBar:
+    """A progress bar counted in crops (its rate reads as crops per second), opened at the first step
+    so that errors found before training starts print cleanly."""
+
+    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str):
+        self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
+                         dynamic_ncols=True)
+        self.batch = batch
+        self.bar = None
+        self.smoothed = None
+
+    def step(self, step: int, loss: float) -> None:
+        if self.bar is None:
+            self.bar = tqdm(**self.args)
+        self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
+        self.bar.update(self.batch)
+        if step % 10 == 0:
+            self.bar.set_postfix(loss=f"{self.smoothed:.4f}", step=step)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,21 +134,13 @@ def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resu
             start = load_checkpoint(path)
             if start.config.method != name:
                 raise CheckpointError(f"{path} holds a {start.config.method} model, not {name}")
-        bar = step_bar(steps, start.step if start else 0, batch, name)
-        smoothed = []
-
-        def on_step(step: int, loss: float) -> None:
-            smoothed.append(loss if not smoothed else 0.98 * smoothed[-1] + 0.02 * loss)
-            bar.update(batch)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{smoothed[-1]:.4f}", step=step)
-
+        bar = LazyBar(steps, start.step if start else 0, batch, name)
         try:
-            train(pixels, config, start=start, out=path, device=dev, on_step=on_step, name=Path(image).name)
+            train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name)
         except KeyboardInterrupt:
-            bar.close()
             raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
-        bar.close()
+        finally:
+            bar.close()
         click.echo(f"{name}: saved {path}")
     write_training_report(pixels, out, device=dev)
     click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import TrainConfig
+from .diffusion import DiffusionConfig
 from .evaluate import EvalSet, held_out_eval_set, run_method, score, summary_row
 from .fill import SamplerConfig, fill
 from .io import read_image
@@ -31,7 +32,8 @@ def demo_checkpoints(texture: str, folder: str | None, train_steps: int | None, 
     if train_steps is not None:
         result = {}
         for method in DEMO_METHODS:
-            config = TrainConfig(model=ModelConfig(method=method, image_channels=image.shape[1]), steps=train_steps)
+            config = TrainConfig(model=ModelConfig(method=method, image_channels=image.shape[1]),
+                                 diffusion=DiffusionConfig(prediction="eps"), steps=train_steps)
             with tqdm(total=train_steps * config.batch, unit="crop", desc=f"train {method}", dynamic_ncols=True) as bar:
                 result[method] = train(image, config, out=out / "checkpoints" / f"{method}.pt", name=Path(texture).name,
                                        on_step=lambda step, loss: bar.update(config.batch))
