@@ -18,7 +18,7 @@ Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 :mod:`~inpaint.diffusion` (parametrizations, loss), :mod:`~inpaint.sampling`
 (DDPM, DDIM, RePaint), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
 :mod:`~inpaint.train`, :mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`,
-:mod:`~inpaint.masks`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
+:mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
 :mod:`~inpaint.io`, :mod:`~inpaint.evaluate`.
 """
 

@@ -176,7 +176,7 @@ def diffusion_loss(
     """
     B = x0.shape[0]
     t = torch.randint(0, schedule.T, (B,), generator=generator, device=generator.device).to(x0.device)
-    eps = torch.randn(x0.shape, generator=generator, device=generator.device).to(x0.device)
+    eps = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(x0.device)
     x_t = q_sample(schedule, x0, t, eps)
     out = model(network_input(x_t, x_known=x0, known=known), t)
     abar = schedule.alpha_bar(t)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -160,27 +159,3 @@ def train(
         raise
     return snapshot(step)
 
-
-def throughput(config: TrainConfig, image: Tensor, steps: int = 20, device: str = "cpu") -> dict:
-    """Measured crops per second of a few training steps, and the share spent drawing crops and masks."""
-    generator = torch.Generator().manual_seed(config.seed)
-    model = UNet(config.model, generator=generator).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    sampler = PatchSampler(image, config.crop, exclude=held_out_box(*image.shape[-2:], config.held_out), augment=config.augment)
-    schedule = config.diffusion.noise_schedule()
-    data_time = total = 0.0
-    for i in range(steps + 3):
-        t0 = time.perf_counter()
-        x = sampler.sample(config.batch, generator).to(device)
-        known = training_masks(config.batch, config.crop, config.crop, generator=generator, families=config.train_masks)
-        t1 = time.perf_counter()
-        loss = batch_loss(model, config, x, known.to(device), schedule, generator)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        loss.item()
-        t2 = time.perf_counter()
-        if i >= 3:  # warm-up steps excluded
-            data_time += t1 - t0
-            total += t2 - t0
-    return {"crops_per_second": steps * config.batch / total, "data_fraction": data_time / total}
