@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from tqdm.auto import tqdm
 
 from . import demo as demo_lib
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .cli_common import friendly_errors, resolve_device
+from .cli_compare import compare as compare_command
 from .cli_masks import masks as masks_group
 from .config import TrainConfig
 from .diffusion import PREDICTIONS, WEIGHTINGS, DiffusionConfig
@@ -26,31 +27,12 @@ from .unet import METHODS, ModelConfig, count_parameters
 DEFAULT_METHODS = "regression,diffusion"
 
 
-def friendly_errors(fn):
-    """Turn library errors into one-line messages and a non-zero exit, never a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (ValueError, OSError, RuntimeError) as exc:
-            raise click.ClickException(str(exc)) from None
-
-    return wrapper
-
-
 def parse_methods(value: str) -> list[str]:
     names = list(METHODS) if value == "all" else [m.strip() for m in value.split(",") if m.strip()]
     bad = [m for m in names if m not in METHODS]
     if bad or not names:
         raise click.BadParameter(f"unknown method {', '.join(bad) or value!r}; choose from {', '.join(METHODS)} or all")
     return names
-
-
-def resolve_device(name: str) -> torch.device:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise click.BadParameter("CUDA was asked for but no GPU is available", param_hint="--device")
-    return torch.device(name)
 
 
 class LazyBar:
@@ -84,6 +66,7 @@ def cli() -> None:
 
 
 cli.add_command(masks_group)
+cli.add_command(compare_command)
 
 
 @cli.command("train-texture")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from .cli_common import friendly_errors
 from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare, summary_markdown
 from .config import TrainConfig
-from .demo import DEMO_TEXTURE
+from .demo import DEMO_TEXTURE, SHIPPED
 from .fill import SamplerConfig
 
 __all__ = ["compare"]
@@ -32,9 +33,11 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--samples", type=click.IntRange(min=1), default=2, show_default=True,
               help="Fills per crop of diffusion and repaint.")
 @click.option("--checkpoints", type=click.Path(file_okay=False), default=None,
-              help="Folder with <method>.pt, or <texture stem>/<method>.pt per texture.")
+              help="Folder with <method>.pt, or <texture stem>/<method>.pt per texture "
+                   "[default: the shipped data/checkpoints when present]; missing ones are trained.")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None,
-              help="Without --checkpoints: train (and cache) for this many steps [default: 4000].")
+              help="Train (and cache) every learned model for this many steps instead of using checkpoints "
+                   "[default for missing ones: 4000].")
 @click.option("--train-crop", type=click.IntRange(min=8), default=64, show_default=True,
               help="Side of the training crops.")
 @click.option("--cache", type=click.Path(file_okay=False), default=None,
@@ -55,6 +58,7 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
 @click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
+@friendly_errors
 def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, train_crop, cache, sampler, steps, eta,
             repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device) -> None:
     """Fill the same held-out holes of TEXTURE ... with every method and compare.
@@ -65,6 +69,8 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
     """
     if checkpoints is not None and train_steps is not None:
         raise click.UsageError("give either --checkpoints or --train-steps, not both")
+    if checkpoints is None and train_steps is None and SHIPPED.is_dir():
+        checkpoints = str(SHIPPED)
     try:
         config = CompareConfig(
             methods=methods, masks=masks, crops=crops, samples=samples, seed=seed, held_out=held_out,
@@ -76,8 +82,6 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
         summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=click.echo)
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
-    except (ValueError, OSError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo("")
     click.echo(summary_markdown(summary, overall(summary)))
     click.echo("")

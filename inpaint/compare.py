@@ -189,14 +189,10 @@ def train_config(template: TrainConfig, method: str, channels: int, held_out: fl
     return replace(template, model=replace(template.model, method=method, image_channels=channels), held_out=held_out)
 
 
-def find_checkpoint(folder: str | os.PathLike, texture: str, method: str) -> Path:
-    """``folder/<texture stem>/<method>.pt``, else ``folder/<method>.pt``."""
+def find_checkpoint(folder: str | os.PathLike, texture: str, method: str) -> Path | None:
+    """``folder/<texture stem>/<method>.pt``, else ``folder/<method>.pt``, else None."""
     candidates = [Path(folder) / Path(texture).stem / f"{method}.pt", Path(folder) / f"{method}.pt"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise ValueError(f"no {method} checkpoint: neither {candidates[0]} nor {candidates[1]} exists; "
-                     "drop --checkpoints to train and cache one")
+    return next((path for path in candidates if path.is_file()), None)
 
 
 def _check_checkpoint(ckpt: Checkpoint, path: Path, method: str, meta: dict, held_out: float) -> None:
@@ -238,10 +234,12 @@ def learned_checkpoint(
     method: str, image: Tensor, meta: dict, config: CompareConfig, echo: Callable[[str], None] = print
 ) -> tuple[Checkpoint, dict]:
     """The checkpoint of ``method`` for this texture (given, cached or trained now) and where it came from."""
-    if config.checkpoints is not None:
-        path = find_checkpoint(config.checkpoints, meta["name"], method)
+    path = find_checkpoint(config.checkpoints, meta["name"], method) if config.checkpoints is not None else None
+    if path is not None:
         ckpt, source = load_checkpoint(path), "given"
     else:
+        if config.checkpoints is not None:
+            echo(f"no {method} checkpoint for {meta['name']} in {config.checkpoints}: training one")
         tc = train_config(config.train, method, image.shape[1], config.held_out)
         path = cache_folder(config.cache) / cache_key(meta["sha256"], tc) / f"{method}.pt"
         ckpt, source = _train_cached(image, tc, path, meta["name"], config.device, echo)
