@@ -191,13 +191,13 @@ def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length,
 @cli.command()
 @click.option("--texture", default=demo_lib.DEMO_TEXTURE, show_default=True, help="Texture to evaluate on.")
 @click.option("--checkpoints", default=None, help="Folder with regression.pt and diffusion.pt [default: the shipped ones].")
-@click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Retrain both models for this many steps instead.")
+@click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Train both models for this many steps instead.")
 @click.option("--crops", type=click.IntRange(min=1), default=16, show_default=True, help="Held-out crops to fill.")
 @click.option("--out", default="out/demo", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @friendly_errors
 def demo(texture, checkpoints, train_steps, crops, out, seed) -> None:
-    """Regression against diffusion on held-out crops of a shipped texture: a table and a picture."""
+    """Regression against diffusion on held-out crops of a shipped texture: a table and pictures."""
     demo_lib.run_demo(texture=texture, checkpoints=checkpoints, train_steps=train_steps, crops=crops, out=Path(out),
                       seed=seed, echo=click.echo)
 

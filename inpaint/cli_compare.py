@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from .cli_common import friendly_errors
-from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare, summary_markdown
+from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare
+from .report import summary_markdown
 from .config import TrainConfig
 from .demo import DEMO_TEXTURE, SHIPPED
 from .fill import SamplerConfig

@@ -15,7 +15,6 @@ second run reuses them.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -28,7 +27,6 @@ from functools import partial
 from importlib import metadata
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -36,22 +34,20 @@ from tqdm.auto import tqdm
 from .baselines import BASELINES, patchmatch
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig
-from .evaluate import METRICS, EvalSet
+from .evaluate import METRICS, EvalSet, eval_set
 from .fill import SamplerConfig, fill
 from .io import read_image
 from .mask_sets import load_mask_set
 from .metrics import diversity, hole_metrics
-from .patches import grid_crops, held_out_box
 from .perceptual import load_lpips
-from .report import markdown_table, save_grid
+from .report import plot_plane, save_grid, summary_markdown, write_results
 from .train import texture_meta, train
 from .unet import METHODS as LEARNED
 
 __all__ = [
     "LEARNED", "CLASSICAL", "METHODS", "STOCHASTIC", "COLUMNS", "MIN_CROP", "CompareConfig", "parse_methods",
-    "eval_set", "cache_folder", "cache_key", "train_config", "find_checkpoint", "learned_checkpoint",
-    "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall", "summary_markdown",
-    "write_results", "plot_plane", "package_versions", "compare_texture", "run_compare",
+    "cache_folder", "cache_key", "train_config", "find_checkpoint", "learned_checkpoint",
+    "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall", "package_versions", "compare_texture", "run_compare",
 ]
 
 CLASSICAL = tuple(BASELINES)
@@ -148,28 +144,6 @@ def parse_methods(value: str | tuple | list) -> list[str]:
     if bad or not names:
         raise ValueError(f"unknown method {', '.join(bad) or repr(value)}; choose from {', '.join(METHODS)} or all")
     return list(dict.fromkeys(names))
-
-
-def eval_set(
-    image: Tensor, masks: Tensor, *, crops: int | None = None, held_out: float = 0.25
-) -> tuple[EvalSet, list[int]]:
-    """Held-out crops of ``image`` paired with ``masks``: crop i with mask ``i % len(masks)``.
-
-    Parameters
-    ----------
-    image : Tensor, shape (1, C, H, W), in [-1, 1]
-    masks : Tensor of bool, shape (M, 1, s, s), True = known; s is the crop size
-    crops : int, optional, cap on the number of crops (default: all that fit)
-
-    Returns
-    -------
-    EvalSet of N crops, and the index of each crop's mask.
-    """
-    size = masks.shape[-1]
-    box = held_out_box(image.shape[-2], image.shape[-1], held_out)
-    truth = grid_crops(image, box, size, crops if crops is not None else box.height * box.width)
-    ids = [i % len(masks) for i in range(len(truth))]
-    return EvalSet(truth, masks[ids]), ids
 
 
 def cache_folder(cache: str | os.PathLike | None = None) -> Path:
@@ -334,96 +308,6 @@ def overall(summary: list[dict]) -> list[dict]:
     return out
 
 
-_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
-            "diversity": ".3f", "seconds_per_fill": ".3f"}
-_HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
-            "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
-
-
-def _cell(row: dict, key: str) -> str:
-    mean, se, fmt = row[key], row[key + "_se"], _FORMATS[key]
-    if math.isnan(mean):
-        return "–"
-    return format(mean, fmt) if math.isnan(se) or key == "seconds_per_fill" else f"{mean:{fmt}} ± {se:{fmt}}"
-
-
-def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> str:
-    """The summary as Markdown tables (mean ± standard error over crops), plus the means over textures."""
-    cols = ["texture", "method", "crops", *_HEADERS.values()]
-
-    def table(rows):
-        cells = [{"texture": r["texture"], "method": r["method"], "crops": str(r["crops"]),
-                  **{_HEADERS[k]: _cell(r, k) for k in _HEADERS}} for r in rows]
-        return markdown_table(cells, cols)
-
-    text = table(summary)
-    if means and len({r["texture"] for r in summary}) > 1:
-        text += "\n\nMean over textures (standard errors combined):\n\n" + table(means)
-    return text
-
-
-def write_results(rows: list[dict], path: str | os.PathLike) -> None:
-    """``results.csv``: ``COLUMNS``, floats at full precision, NaN as an empty cell."""
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: "" if isinstance(r[k], float) and math.isnan(r[k]) else r[k] for k in COLUMNS})
-
-
-# Label corners: offset in points and alignment, and roughly where the label's centre lands
-# in units of the data's range (labels are wider than tall).
-_SPOTS = (((7, 5), "left", "bottom", (0.1, 0.04)), ((7, -5), "left", "top", (0.1, -0.04)),
-          ((-7, 5), "right", "bottom", (-0.1, 0.04)), ((-7, -5), "right", "top", (-0.1, -0.04)))
-
-
-def _label_spots(points: list[tuple[float, float]]) -> list[tuple]:
-    """For each point, the label corner farthest from the other points and the labels placed before."""
-    xs, ys = zip(*points)
-    span = [(max(v) - min(v)) or 1.0 for v in (xs, ys)]
-    norm = [((x - min(xs)) / span[0], (y - min(ys)) / span[1]) for x, y in points]
-    placed, chosen = [], []
-    for i, (x, y) in enumerate(norm):
-        obstacles = norm[:i] + norm[i + 1:] + placed
-
-        def clearance(spot, x=x, y=y, obstacles=obstacles):
-            cx, cy = x + spot[3][0], y + spot[3][1]
-            return min((math.hypot(cx - ox, cy - oy) for ox, oy in obstacles), default=1.0)
-
-        best = max(_SPOTS, key=clearance)
-        placed.append((x + best[3][0], y + best[3][1]))
-        chosen.append(best)
-    return chosen
-
-
-def plot_plane(means: list[dict], path: str | os.PathLike, *, title: str = "") -> None:
-    """The perception-distortion plane: PSNR (x) against LPIPS (y), one labelled point per method.
-
-    Error bars are standard errors; the best corner is bottom right (high PSNR, low LPIPS).
-    """
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    spots = _label_spots([(r["psnr"], r["lpips"]) for r in means])
-    for r, (offset, ha, va, _) in zip(means, spots):
-        learned = r["method"] in LEARNED
-        xerr, yerr = (None if math.isnan(r[k + "_se"]) else r[k + "_se"] for k in ("psnr", "lpips"))
-        ax.errorbar(r["psnr"], r["lpips"], xerr=xerr, yerr=yerr, fmt="o" if learned else "s", capsize=3,
-                    ms=6, color="tab:blue" if learned else "tab:orange")
-        ax.annotate(r["method"], (r["psnr"], r["lpips"]), textcoords="offset points", xytext=offset, ha=ha, va=va,
-                    fontsize=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    ax.plot([], [], "o", color="tab:blue", label="learned")
-    ax.plot([], [], "s", color="tab:orange", label="classical")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.margins(0.15)
-    ax.set_xlabel("PSNR on the hole (dB), higher = less distortion")
-    ax.set_ylabel("LPIPS, lower = perceptually closer")
-    ax.text(0.98, 0.02, "better ↘", transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="grey")
-    ax.grid(alpha=0.3)
-    ax.set_title(title or "perception-distortion plane", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages the numbers depend on (None when missing)."""
     out = {}
@@ -504,14 +388,14 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     rows = [r for p in parts for r in p["rows"]]
     summary = summarize(rows)
     means = overall(summary)
-    write_results(rows, out / "results.csv")
+    write_results(rows, out / "results.csv", COLUMNS)
     (out / "summary.md").write_text(summary_markdown(summary, means) + "\n")
     names, holes = ", ".join(p["meta"]["name"] for p in parts), Path(config.masks).name
     rows_each = max(1, GRID_ROWS // len(parts))
     columns = _grid_columns([{k: v[:rows_each] for k, v in p["grid"].items()} for p in parts])
     known = torch.cat([p["known"][:rows_each] for p in parts])
     save_grid(columns, known, out / "grid.png", title=f"{names}: held-out crops, {holes} holes")
-    plot_plane(means, out / "plane.png", title=f"{names}, {holes} holes (mean ± standard error)")
+    plot_plane(means, out / "plane.png", learned=LEARNED, title=f"{names}, {holes} holes (mean ± standard error)")
     run = {"command": list(sys.argv if argv is None else argv), "config": asdict(config),
            "textures": [p["meta"] for p in parts],
            "masks": {"path": str(config.masks), **{k: v for k, v in manifest.items() if k != "masks"}},

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import math
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -97,3 +101,92 @@ def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
+
+_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
+            "diversity": ".3f", "seconds_per_fill": ".3f"}
+_HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
+            "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
+
+
+def _cell(row: dict, key: str) -> str:
+    mean, se, fmt = row[key], row[key + "_se"], _FORMATS[key]
+    if math.isnan(mean):
+        return "–"
+    return format(mean, fmt) if math.isnan(se) or key == "seconds_per_fill" else f"{mean:{fmt}} ± {se:{fmt}}"
+
+
+def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> str:
+    """The summary as Markdown tables (mean ± standard error over crops), plus the means over textures."""
+    cols = ["texture", "method", "crops", *_HEADERS.values()]
+
+    def table(rows):
+        cells = [{"texture": r["texture"], "method": r["method"], "crops": str(r["crops"]),
+                  **{_HEADERS[k]: _cell(r, k) for k in _HEADERS}} for r in rows]
+        return markdown_table(cells, cols)
+
+    text = table(summary)
+    if means and len({r["texture"] for r in summary}) > 1:
+        text += "\n\nMean over textures (standard errors combined):\n\n" + table(means)
+    return text
+
+
+def write_results(rows: list[dict], path: str | os.PathLike, columns: Sequence[str]) -> None:
+    """A CSV of ``rows`` in the order of ``columns``: floats at full precision, NaN as an empty cell."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: "" if isinstance(r[k], float) and math.isnan(r[k]) else r[k] for k in columns})
+
+
+# Label corners: offset in points and alignment, and roughly where the label's centre lands
+# in units of the data's range (labels are wider than tall).
+_SPOTS = (((7, 5), "left", "bottom", (0.1, 0.04)), ((7, -5), "left", "top", (0.1, -0.04)),
+          ((-7, 5), "right", "bottom", (-0.1, 0.04)), ((-7, -5), "right", "top", (-0.1, -0.04)))
+
+
+def _label_spots(points: list[tuple[float, float]]) -> list[tuple]:
+    """For each point, the label corner farthest from the other points and the labels placed before."""
+    xs, ys = zip(*points)
+    span = [(max(v) - min(v)) or 1.0 for v in (xs, ys)]
+    norm = [((x - min(xs)) / span[0], (y - min(ys)) / span[1]) for x, y in points]
+    placed, chosen = [], []
+    for i, (x, y) in enumerate(norm):
+        obstacles = norm[:i] + norm[i + 1:] + placed
+
+        def clearance(spot, x=x, y=y, obstacles=obstacles):
+            cx, cy = x + spot[3][0], y + spot[3][1]
+            return min((math.hypot(cx - ox, cy - oy) for ox, oy in obstacles), default=1.0)
+
+        best = max(_SPOTS, key=clearance)
+        placed.append((x + best[3][0], y + best[3][1]))
+        chosen.append(best)
+    return chosen
+
+
+def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[str] = (), title: str = "") -> None:
+    """The perception-distortion plane: PSNR (x) against LPIPS (y), one labelled point per method.
+
+    Error bars are standard errors; the best corner is bottom right (high PSNR, low LPIPS).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    spots = _label_spots([(r["psnr"], r["lpips"]) for r in means])
+    for r, (offset, ha, va, _) in zip(means, spots):
+        is_learned = r["method"] in learned
+        xerr, yerr = (None if math.isnan(r[k + "_se"]) else r[k + "_se"] for k in ("psnr", "lpips"))
+        ax.errorbar(r["psnr"], r["lpips"], xerr=xerr, yerr=yerr, fmt="o" if is_learned else "s", capsize=3,
+                    ms=6, color="tab:blue" if is_learned else "tab:orange")
+        ax.annotate(r["method"], (r["psnr"], r["lpips"]), textcoords="offset points", xytext=offset, ha=ha, va=va,
+                    fontsize=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
+    ax.plot([], [], "o", color="tab:blue", label="learned")
+    ax.plot([], [], "s", color="tab:orange", label="classical")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.margins(0.15)
+    ax.set_xlabel("PSNR on the hole (dB), higher = less distortion")
+    ax.set_ylabel("LPIPS, lower = perceptually closer")
+    ax.text(0.98, 0.02, "better ↘", transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="grey")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "perception-distortion plane", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

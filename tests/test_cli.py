@@ -159,3 +159,15 @@ def test_channel_mismatch(trained, hole_mask, tmp_path):
     Image.fromarray(np.zeros((48, 80), np.uint8)).save(grey)
     assert_clean_error(run("fill", grey, "--mask", hole_mask, "--checkpoint", trained / "regression.pt",
                            "--out", tmp_path / "x.png"), "channels")
+
+
+def test_demo_runs_on_the_shipped_checkpoints(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).parents[1])
+    result = run("demo", "--crops", "1", "--out", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index("| texture"):]
+    assert "| cork.png | regression |" in table and "| cork.png | diffusion |" in table
+    for name in ("grid.png", "plane.png", "summary.md", "results.csv", "run.json"):
+        assert (tmp_path / "demo" / name).is_file(), name

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 import inpaint.compare as compare_lib
 from inpaint.checkpoint import save_checkpoint
 from inpaint.cli_compare import compare
+from inpaint.evaluate import eval_set
 from inpaint.compare import (
-    COLUMNS, CompareConfig, cache_folder, eval_set, overall, parse_methods, run_compare, summarize,
+    COLUMNS, CompareConfig, cache_folder, overall, parse_methods, run_compare, summarize,
 )
 from inpaint.config import TrainConfig
 from inpaint.fill import SamplerConfig
