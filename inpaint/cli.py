@@ -160,11 +160,13 @@ def info(checkpoint) -> None:
 @click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
 @click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @friendly_errors
-def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, samples, seed, device) -> None:
+def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, no_paste, samples, seed,
+                 device) -> None:
     """Fill the hole of IMAGE marked by --mask with a trained model."""
     dev = resolve_device(device)
     ckpt = load_checkpoint(checkpoint)
@@ -172,7 +174,7 @@ def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length,
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):
         steps = min(250, ckpt.config.diffusion.timesteps)
-    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample)
+    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample, paste=not no_paste)
     generator = torch.Generator(dev).manual_seed(seed)
     with tqdm(total=None, unit="step", desc="fill", dynamic_ncols=True, disable=ckpt.config.method == "regression") as bar:
 

@@ -165,6 +165,8 @@ def diffusion_loss(
     schedule: NoiseSchedule,
     config: DiffusionConfig,
     generator: torch.Generator,
+    *,
+    valid: Tensor | None = None,
 ) -> Tensor:
     """Denoising loss on one batch, averaged over the hole (or the whole image).
 
@@ -172,17 +174,31 @@ def diffusion_loss(
     (Ho et al. Alg. 1), and takes the weighted squared error of the network's
     output against the target of ``config.prediction``.  For the conditional
     model the error counts on hole pixels only, as in Cherel et al.; for the
-    unconditional model (``known=None``) on every pixel.
+    unconditional model (``known=None``) on every pixel.  ``valid`` (B, 1, H, W)
+    bool marks pixels that exist: pixels of a damaged training image that are
+    not valid are zeroed in the conditioning and never count in the loss.
     """
     B = x0.shape[0]
     t = torch.randint(0, schedule.T, (B,), generator=generator, device=generator.device).to(x0.device)
     eps = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(x0.device)
     x_t = q_sample(schedule, x0, t, eps)
-    out = model(network_input(x_t, x_known=x0, known=known), t)
+    out = model(network_input(x_t, x_known=x0, known=conditioning(known, valid)), t)
     abar = schedule.alpha_bar(t)
     err = (out - target(x0, eps, abar, config.prediction)) ** 2
     weight = loss_weight(abar / (1 - abar), config.prediction, config.weighting, config.snr_gamma)
-    return (weight.to(err.dtype) * masked_mean(err, known)).mean()
+    return (weight.to(err.dtype) * masked_mean(err, ignored(known, valid))).mean()
+
+
+def conditioning(known: Tensor | None, valid: Tensor | None) -> Tensor | None:
+    """The pixels a conditional model is shown: known and valid."""
+    return known if known is None or valid is None else known & valid
+
+
+def ignored(known: Tensor | None, valid: Tensor | None) -> Tensor | None:
+    """The pixels a loss leaves out: the known ones (given as input) and the invalid ones (no truth)."""
+    if valid is None:
+        return known
+    return ~valid if known is None else known | ~valid
 
 
 def masked_mean(err: Tensor, known: Tensor | None) -> Tensor:

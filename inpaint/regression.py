@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .diffusion import masked_mean, network_input
+from .diffusion import conditioning, ignored, masked_mean, network_input
 
 
-def regression_loss(model: nn.Module, x: Tensor, known: Tensor) -> Tensor:
+def regression_loss(model: nn.Module, x: Tensor, known: Tensor, *, valid: Tensor | None = None) -> Tensor:
     """Mean squared error of the one-pass fill over the hole pixels.
 
     Parameters
@@ -21,9 +21,11 @@ def regression_loss(model: nn.Module, x: Tensor, known: Tensor) -> Tensor:
     x : Tensor (B, C, H, W) in [-1, 1]
         Clean crops.
     known : Tensor (B, 1, H, W) bool
+    valid : Tensor (B, 1, H, W) bool, optional
+        Pixels that exist; invalid ones are hidden from the input and left out of the loss.
     """
-    out = model(network_input(None, x_known=x, known=known))
-    return masked_mean((out - x) ** 2, known).mean()
+    out = model(network_input(None, x_known=x, known=conditioning(known, valid)))
+    return masked_mean((out - x) ** 2, ignored(known, valid)).mean()
 
 
 @torch.no_grad()

@@ -40,12 +40,13 @@ def ema_decay(decay: float, step: int) -> float:
     return min(decay, (1 + step) / (10 + step))
 
 
-def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, schedule, generator) -> Tensor:
+def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, schedule, generator,
+               valid: Tensor | None = None) -> Tensor:
     """The loss of ``config.method`` on a batch of clean crops ``x`` with holes ``known``."""
     if config.method == "regression":
-        return regression_loss(model, x, known)
+        return regression_loss(model, x, known, valid=valid)
     conditional_known = known if config.model.conditional else None
-    return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator)
+    return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator, valid=valid)
 
 
 def init_checkpoint(config: TrainConfig, texture: dict) -> Checkpoint:
@@ -75,6 +76,7 @@ def train(
     on_step: StepCallback | None = None,
     name: str = "texture",
     exclude: Tensor | None = None,
+    valid: Tensor | None = None,
 ) -> Checkpoint:
     """Train one method on random crops of ``image``.
 
@@ -90,7 +92,12 @@ def train(
     on_step : callable (step, loss), optional
         Progress report after every step.
     exclude : Tensor (H, W) bool, optional
-        Pixels no crop may touch; default the held-out strip of ``config.held_out``.
+        Pixels no crop may touch; default the held-out strip of ``config.held_out``
+        (an all-False map lets crops go anywhere).
+    valid : Tensor (H, W) bool, optional
+        Pixels that exist (False: damaged).  Crops may cover invalid pixels; those
+        are zeroed in the model's input and left out of the loss (Cherel et al.'s
+        training on the damaged image itself).
 
     Returns
     -------
@@ -116,10 +123,10 @@ def train(
             group["lr"] = config.lr
 
     H, W = image.shape[-2:]
-    if exclude is None:
-        exclude_region = held_out_box(H, W, config.held_out)
-    else:
-        exclude_region = exclude
+    exclude_region = held_out_box(H, W, config.held_out) if exclude is None else exclude
+    C = image.shape[1]
+    if valid is not None:  # crop the validity map with the pixels, through the same flips
+        image = torch.cat([image, valid.to(image.dtype).expand(1, 1, H, W)], dim=1)
     sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)
     schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
     losses = list(ckpt.losses.tolist())
@@ -140,9 +147,13 @@ def train(
     step = ckpt.step
     try:
         while step < config.steps:
-            x = sampler.sample(config.batch, generator).to(device)
+            crops = sampler.sample(config.batch, generator).to(device)
+            x, crop_valid = crops[:, :C], None
+            if valid is not None:  # damaged pixels carry no signal, not even through x_t
+                crop_valid = crops[:, C:] > 0.5
+                x = x * crop_valid
             known = training_masks(config.batch, config.crop, config.crop, generator=generator, families=config.train_masks)
-            loss = batch_loss(model, config, x, known.to(device), schedule, generator)
+            loss = batch_loss(model, config, x, known.to(device), schedule, generator, crop_valid)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -91,7 +91,8 @@ def test_fill_keeps_known_pixels(texture, trained, hole_mask, tmp_path, method):
 
 def test_fill_several_samples_with_ddim(texture, trained, hole_mask, tmp_path):
     result = run("fill", texture, "--mask", hole_mask, "--checkpoint", trained / "diffusion.pt",
-                 "--out", tmp_path / "o.png", "--samples", "2", "--sampler", "ddim", "--steps", "5")
+                 "--out", tmp_path / "o.png", "--samples", "2", "--sampler", "ddim", "--steps", "5", "--eta", "0.5",
+                 "--no-paste")
     assert result.exit_code == 0, result.output
     a, _ = read_image(tmp_path / "o_0.png")
     b, _ = read_image(tmp_path / "o_1.png")

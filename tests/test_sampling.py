@@ -19,14 +19,7 @@ from inpaint.unet import ModelConfig, UNet
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread: these tensors are small, and when other processes share the two
-    cores, OpenMP fan-out on every elementwise op is slower by orders of magnitude."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _abar(sch, t):

@@ -14,14 +14,7 @@ from inpaint.schedule import SCHEDULES, NoiseSchedule, posterior, q_jump, q_samp
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread: these tensors are small, and when other processes share the two
-    cores, OpenMP fan-out on every elementwise op is slower by orders of magnitude."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- the published formulas, written out independently --------------------------------

@@ -86,3 +86,25 @@ def test_ema_follows_the_weights():
     for k in ckpt.model:
         assert torch.equal(no_ema.model[k], no_ema.ema[k])
     assert any(not torch.equal(ckpt.model[k], ckpt.ema[k]) for k in ckpt.model)
+
+
+def test_damaged_pixels_never_influence_training():
+    """Pixels marked invalid are hidden from the input, from x_t and from the loss."""
+    image = stripes()
+    valid = torch.ones(64, 96, dtype=torch.bool)
+    valid[20:40, 30:60] = False
+    anywhere = torch.zeros(64, 96, dtype=torch.bool)
+    runs = []
+    for garbage in (5.0, -7.0):
+        damaged = image.clone()
+        damaged[..., ~valid] = garbage
+        for method in ("regression", "diffusion"):
+            runs.append(train(damaged, small_config(method, 4), exclude=anywhere, valid=valid))
+    for a, b in zip(runs[:2], runs[2:]):
+        assert torch.equal(a.losses, b.losses)
+        for k in a.model:
+            assert torch.equal(a.model[k], b.model[k]), k
+    # and the same garbage without the validity map does change training
+    damaged = image.clone()
+    damaged[..., ~valid] = 5.0
+    assert not torch.equal(train(damaged, small_config("regression", 4), exclude=anywhere).losses, runs[0].losses)
