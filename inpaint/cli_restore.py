@@ -1,0 +1,119 @@
+"""``inpaint restore``: train on a damaged image, then fill its holes, in one command."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+import torch
+from tqdm.auto import tqdm
+
+from .cli_common import friendly_errors, resolve_device
+from .fill import SamplerConfig
+from .io import ImageInfo, read_mask, read_stack, write_image, write_stack
+from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
+from .unet import METHODS
+
+
+def output_paths(outs: tuple[str, ...], images: tuple[str, ...], samples: int) -> list[list[Path]]:
+    """One list of output files per sample: OUT itself, or OUT_0 ... OUT_{K-1} for K > 1 samples."""
+    if len(outs) != len(images):
+        raise click.BadParameter(f"got {len(images)} image(s) but {len(outs)} --out; give one --out per image, "
+                                 "in the same order", param_hint="--out")
+    paths = [Path(o) for o in outs]
+    if samples == 1:
+        return [paths]
+    return [[p.with_name(f"{p.stem}_{s}{p.suffix}") for p in paths] for s in range(samples)]
+
+
+def check_writable(paths: list[Path], infos: list[ImageInfo]) -> None:
+    """Fail before training if an output cannot be written: its folder, extension or the format's modes.
+
+    A 1x1 probe in the output's mode is written to a temporary folder, so that e.g.
+    an RGBA image to a .jpg is refused now rather than after training.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        for path, info in zip(paths, infos):
+            if path.is_dir():
+                raise click.BadParameter(f"{path} is a folder; give an image file name", param_hint="--out")
+            parent = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+            if not parent.is_dir() or not os.access(parent, os.W_OK):
+                raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")
+            probe = torch.zeros(1, info.channels, 1, 1)
+            write_image(probe, Path(tmp) / f"probe{path.suffix}", info)
+
+
+def check_checkpoint_path(path: str | None) -> None:
+    if path is not None and Path(path).is_dir():
+        raise click.BadParameter(f"{path} is a folder; give a file name such as model.pt", param_hint="--save-checkpoint")
+
+
+@click.command("restore")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--mask", required=True, help="PNG of the image's size, WHITE where the image is damaged.")
+@click.option("--out", "outs", multiple=True, required=True,
+              help="Output file, one per IMAGE in the same order; with --samples K > 1, OUT_0 ... OUT_{K-1}.")
+@click.option("--method", type=click.Choice(METHODS), default="diffusion", show_default=True)
+@click.option("--train-steps", type=click.IntRange(min=1), default=DEFAULT_TRAIN_STEPS, show_default=True,
+              help="Optimizer steps of training on the image itself.")
+@click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
+              help="Denoising steps of the fill (diffusion, repaint).")
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training and of the fill.")
+@click.option("--crop", type=click.IntRange(min=8), default=64, show_default=True,
+              help="Side of the training crops, a multiple of 8 no larger than the image.")
+@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, help="Training crops per step.")
+@click.option("--margin", type=click.IntRange(min=0), default=MARGIN, show_default=True,
+              help="Pixels of context around each hole during the fill.")
+@click.option("--save-checkpoint", default=None, help="Also keep the trained model in this file.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, or cuda when a GPU is available.")
+@friendly_errors
+def restore(images, mask, outs, method, train_steps, sample_steps, samples, seed, crop, batch, margin, save_checkpoint,
+            device) -> None:
+    """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
+
+    Trains a small model on crops of IMAGE (no other data, no checkpoint
+    needed), then fills the holes.  Several IMAGEs (maps of one material, of
+    the same size) go into one model and come out as several files, one --out
+    each, every file in its own mode and bit depth.
+    """
+    from .cli import LazyBar  # here, not at the top: cli.py registers this command
+
+    dev = resolve_device(device)
+    paths = output_paths(outs, images, samples)
+    x, infos = read_stack(images)
+    known = read_mask(mask, size=tuple(x.shape[-2:]))
+    config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
+    check_writable([p for group in paths for p in group], infos * samples)
+    check_checkpoint_path(save_checkpoint)
+    bar = LazyBar(train_steps, 0, batch, f"train {method}")
+    fill_bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal fill_bar
+        if fill_bar is None:
+            bar.close()
+            fill_bar = tqdm(total=total, unit="step", desc="fill", dynamic_ncols=True)
+        fill_bar.update(done - fill_bar.n)
+
+    try:
+        result, _ = restore_image(
+            x, known, config, sampler=SamplerConfig(steps=sample_steps), samples=samples,
+            generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin, on_step=bar.step,
+            progress=progress, checkpoint_path=save_checkpoint, name=Path(images[0]).name,
+        )
+    except KeyboardInterrupt:
+        kept = f"; the model so far is in {save_checkpoint}" if save_checkpoint else ""
+        raise click.ClickException(f"interrupted, nothing written{kept}") from None
+    finally:
+        bar.close()
+        if fill_bar is not None:
+            fill_bar.close()
+    for group, restored in zip(paths, result.cpu()):
+        write_stack(restored[0], group, infos)
+        for path in group:
+            click.echo(f"wrote {path}")
+    if save_checkpoint:
+        click.echo(f"model: {save_checkpoint}")
