@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from . import demo as demo_lib
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .cli_common import friendly_errors, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_masks import masks as masks_group
