@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .cli_common import friendly_errors, resolve_device
 from .fill import SamplerConfig
-from .io import ImageInfo, read_mask, read_stack, write_image, write_stack
+from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
 from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from .unet import METHODS
 
@@ -41,8 +41,11 @@ def check_writable(paths: list[Path], infos: list[ImageInfo]) -> None:
             parent = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
             if not parent.is_dir() or not os.access(parent, os.W_OK):
                 raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")
-            probe = torch.zeros(1, info.channels, 1, 1)
-            write_image(probe, Path(tmp) / f"probe{path.suffix}", info)
+            probe = Path(tmp) / f"probe{path.suffix}"
+            try:
+                write_image(torch.zeros(1, info.channels, 1, 1), probe, info)
+            except ImageFormatError as exc:
+                raise ImageFormatError(str(exc).replace(str(probe), str(path))) from None
 
 
 def check_checkpoint_path(path: str | None) -> None:

@@ -22,7 +22,10 @@ image area; only the image itself and the output are full frames.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import ctypes
+import ctypes.util
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -231,7 +234,7 @@ def plan_windows(known: Tensor, *, margin: int = MARGIN, multiple: int = 8, max_
     H, W = hole.shape
     if margin < 0 or multiple < 1:
         raise ValueError(f"margin must be >= 0 and multiple >= 1, got {margin} and {multiple}")
-    n, _, stats, _ = cv2.connectedComponentsWithStats(hole, connectivity=8)
+    _, _, stats, _ = cv2.connectedComponentsWithStats(hole, connectivity=8)
     cell = max(max_side, multiple)
     grid: dict[tuple[int, int], set[int]] = {}
     settled: dict[int, Window] = {}
@@ -318,7 +321,9 @@ def fill_windows(
     Each batch of windows (:func:`window_batches`) is cut out of the current
     result, filled by :func:`inpaint.fill.fill` with the pixels inside the window
     that are known, or filled by an earlier batch, as conditioning, and only its
-    own hole pixels are pasted back.
+    own hole pixels are pasted back.  Freed memory is handed back to the system
+    after every batch (:func:`release_freed_memory`), so the resident set follows
+    the largest batch, not the number of windows.
 
     Parameters
     ----------
@@ -362,9 +367,29 @@ def fill_windows(
             _paste(out, filled.to(out.device), batch, owned, samples)
             for w, o in zip(batch, owned):
                 known_now[w.box.slices()] |= o
+        release_freed_memory()
         if progress is not None:
             progress((i + 1) * steps, len(batches) * steps)
     return out[:, None]
+
+
+@functools.cache
+def _malloc_trim():
+    libc = ctypes.util.find_library("c")
+    return getattr(ctypes.CDLL(libc), "malloc_trim", None) if libc else None
+
+
+def release_freed_memory() -> None:
+    """Give freed heap memory back to the system (glibc's ``malloc_trim``; a no-op elsewhere).
+
+    glibc keeps the memory of freed tensors for reuse, so batches of many window
+    shapes would leave the resident set growing with the number of distinct shapes
+    (measured: 480 MiB instead of 260 MiB for a 2048x2048 image); one call per
+    batch keeps it at the largest batch's need, for a few milliseconds.
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _paste(out: Tensor, filled: Tensor, batch: Sequence[Window], owned: Sequence[Tensor], samples: int) -> None:
@@ -405,7 +430,7 @@ def restore(
     Parameters
     ----------
     image : Tensor (1, C, H, W) in [-1, 1]
-        The damaged image (any values in the hole).
+        The damaged image (any values in the hole, NaN included).
     known : Tensor (1, 1, H, W) bool
         True at known pixels, False in the hole.
     config : TrainConfig
@@ -433,6 +458,7 @@ def restore(
     """
     check_restore(image, known, config)
     _network_calls(config, sampler)  # a bad sampler fails now, not after training
+    image = image.masked_fill(~known.to(image.device), 0.0)  # NaN in the hole would survive the zeroing x * 0
     ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name)
     model = ckpt.network(device=device)
     restored = fill_windows(model, config, image, known, margin=margin, sampler=sampler, samples=samples,
