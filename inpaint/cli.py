@@ -14,6 +14,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .cli_common import friendly_errors, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_masks import masks as masks_group
+from .cli_restore import restore as restore_command
 from .config import TrainConfig
 from .diffusion import PREDICTIONS, WEIGHTINGS, DiffusionConfig
 from .fill import SamplerConfig, fill
@@ -67,6 +68,7 @@ def cli() -> None:
 
 cli.add_command(masks_group)
 cli.add_command(compare_command)
+cli.add_command(restore_command)
 
 
 @cli.command("train-texture")

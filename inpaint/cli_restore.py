@@ -50,7 +50,8 @@ def check_writable(paths: list[Path], infos: list[ImageInfo]) -> None:
 
 def check_checkpoint_path(path: str | None) -> None:
     if path is not None and Path(path).is_dir():
-        raise click.BadParameter(f"{path} is a folder; give a file name such as model.pt", param_hint="--save-checkpoint")
+        raise click.BadParameter(f"{path} is a folder; give a file name such as model.pt",
+                                 param_hint="--save-checkpoint")
 
 
 @click.command("restore")
