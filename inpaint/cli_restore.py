@@ -38,7 +38,7 @@ def check_writable(paths: list[Path], infos: list[ImageInfo]) -> None:
         for path, info in zip(paths, infos):
             if path.is_dir():
                 raise click.BadParameter(f"{path} is a folder; give an image file name", param_hint="--out")
-            parent = next(p for p in (path.absolute(), *path.absolute().parents) if p.exists())
+            parent = next(p for p in path.absolute().parents if p.exists())
             if not parent.is_dir() or not os.access(parent, os.W_OK):
                 raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")
             probe = Path(tmp) / f"probe{path.suffix}"

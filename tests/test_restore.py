@@ -102,6 +102,16 @@ def test_restore_stack_of_two_files(tmp_path):
     assert ckpt.config.model.image_channels == 4 and ckpt.step == 2 and ckpt.config.diffusion.prediction == "eps"
 
 
+def test_existing_output_is_replaced(tmp_path):
+    hole = hole_map()
+    src, before = damaged_file(tmp_path / "d.png", "L", hole)
+    out = tmp_path / "new" / "r.png"
+    for _ in range(2):
+        result = run(src, "--mask", save_mask(tmp_path / "m.png", hole), "--out", out, *TINY_CLI)
+        assert result.exit_code == 0, result.output
+    np.testing.assert_array_equal(np.asarray(Image.open(out))[~hole], before[~hole])
+
+
 def test_samples_write_numbered_files(tmp_path):
     hole = hole_map()
     src, _ = damaged_file(tmp_path / "d.png", "L", hole)
