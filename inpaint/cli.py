@@ -11,7 +11,8 @@ from tqdm.auto import tqdm
 
 from . import demo as demo_lib
 from .checkpoint import CheckpointError, load_checkpoint
-from .cli_common import friendly_errors, resolve_device
+from .compare import parse_methods
+from .cli_common import LazyBar, friendly_errors, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
@@ -26,38 +27,6 @@ from .training_report import write_training_report
 from .unet import METHODS, ModelConfig, count_parameters
 
 DEFAULT_METHODS = "regression,diffusion"
-
-
-def parse_methods(value: str) -> list[str]:
-    names = list(METHODS) if value == "all" else [m.strip() for m in value.split(",") if m.strip()]
-    bad = [m for m in names if m not in METHODS]
-    if bad or not names:
-        raise click.BadParameter(f"unknown method {', '.join(bad) or value!r}; choose from {', '.join(METHODS)} or all")
-    return names
-
-
-class LazyBar:
-    """A progress bar counted in crops (its rate reads as crops per second), opened at the first step
-    so that errors found before training starts print cleanly."""
-
-    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str):
-        self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
-                         dynamic_ncols=True)
-        self.batch = batch
-        self.bar = None
-        self.smoothed = None
-
-    def step(self, step: int, loss: float) -> None:
-        if self.bar is None:
-            self.bar = tqdm(**self.args)
-        self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
-        self.bar.update(self.batch)
-        if step % 10 == 0:
-            self.bar.set_postfix(loss=f"{self.smoothed:.4f}", step=step)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,7 +68,10 @@ def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resu
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
     and fills of held-out crops (fills.png) into --out.
     """
-    methods = parse_methods(method)
+    try:
+        methods = parse_methods(method, allowed=METHODS)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--method") from None
     parse_families(train_masks)
     dev = resolve_device(device)
     pixels, _ = read_image(image)

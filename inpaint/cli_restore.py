@@ -10,7 +10,7 @@ import click
 import torch
 from tqdm.auto import tqdm
 
-from .cli_common import friendly_errors, resolve_device
+from .cli_common import LazyBar, friendly_errors, resolve_device
 from .fill import SamplerConfig
 from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
 from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
@@ -83,7 +83,6 @@ def restore(images, mask, outs, method, train_steps, sample_steps, samples, seed
     the same size) go into one model and come out as several files, one --out
     each, every file in its own mode and bit depth.
     """
-    from .cli import LazyBar  # here, not at the top: cli.py registers this command
 
     dev = resolve_device(device)
     paths = output_paths(outs, images, samples)

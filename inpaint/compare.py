@@ -136,13 +136,13 @@ class CompareConfig:
             raise ValueError("the diffusion method samples with ddpm or ddim; repaint has its own settings")
 
 
-def parse_methods(value: str | tuple | list) -> list[str]:
-    """``"telea,ns"`` or a sequence of names -> checked list; ``"all"`` = every method."""
-    names = list(METHODS) if value == "all" else value.split(",") if isinstance(value, str) else list(value)
+def parse_methods(value: str | tuple | list, *, allowed: tuple[str, ...] = METHODS) -> list[str]:
+    """``"telea,ns"`` or a sequence of names -> checked list; ``"all"`` = every name in ``allowed``."""
+    names = list(allowed) if value == "all" else value.split(",") if isinstance(value, str) else list(value)
     names = [n.strip() for n in names if n.strip()]
-    bad = [n for n in names if n not in METHODS]
+    bad = [n for n in names if n not in allowed]
     if bad or not names:
-        raise ValueError(f"unknown method {', '.join(bad) or repr(value)}; choose from {', '.join(METHODS)} or all")
+        raise ValueError(f"unknown method {', '.join(bad) or repr(value)}; choose from {', '.join(allowed)} or all")
     return list(dict.fromkeys(names))
 
 
