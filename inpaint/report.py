@@ -93,12 +93,16 @@ def save_grid(columns: dict[str, Tensor], known: Tensor, path: str | Path, *, ti
 
 
 def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str] | None = None) -> str:
-    """A Markdown table of ``rows`` (dicts), in the order of ``columns``."""
+    """A Markdown table of ``rows`` (dicts), in the order of ``columns``; a row without a column reads '–' there."""
     formats = formats or {}
+
+    def cell(r: dict, c: str) -> str:
+        if c not in r:
+            return "–"
+        return r[c] if isinstance(r[c], str) else format(r[c], formats.get(c, ""))
+
     out = ["| " + " | ".join(columns) + " |", "|" + "|".join(" --- " for _ in columns) + "|"]
-    for r in rows:
-        cells = [format(r[c], formats.get(c, "")) if not isinstance(r[c], str) else r[c] for c in columns]
-        out.append("| " + " | ".join(cells) + " |")
+    out += ["| " + " | ".join(cell(r, c) for c in columns) + " |" for r in rows]
     return "\n".join(out)
 
 
@@ -131,12 +135,12 @@ def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> st
 
 
 def write_results(rows: list[dict], path: str | os.PathLike, columns: Sequence[str]) -> None:
-    """A CSV of ``rows`` in the order of ``columns``: floats at full precision, NaN as an empty cell."""
+    """A CSV of ``rows`` in the order of ``columns``: floats at full precision, NaN or a missing key as an empty cell."""
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns))
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: "" if isinstance(r[k], float) and math.isnan(r[k]) else r[k] for k in columns})
+            writer.writerow({k: "" if isinstance(r.get(k), float) and math.isnan(r[k]) else r.get(k, "") for k in columns})
 
 
 # Label corners: offset in points and alignment, and roughly where the label's centre lands
@@ -164,12 +168,11 @@ def _label_spots(points: list[tuple[float, float]]) -> list[tuple]:
     return chosen
 
 
-def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[str] = (), title: str = "") -> None:
-    """The perception-distortion plane: PSNR (x) against LPIPS (y), one labelled point per method.
+def draw_plane(ax, means: list[dict], *, learned: Sequence[str] = (), title: str = "") -> None:
+    """The perception-distortion plane on ``ax``: PSNR (x) against LPIPS (y), one labelled point per method.
 
     Error bars are standard errors; the best corner is bottom right (high PSNR, low LPIPS).
     """
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
     spots = _label_spots([(r["psnr"], r["lpips"]) for r in means])
     for r, (offset, ha, va, _) in zip(means, spots):
         is_learned = r["method"] in learned
@@ -178,15 +181,23 @@ def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[
                     ms=6, color="tab:blue" if is_learned else "tab:orange")
         ax.annotate(r["method"], (r["psnr"], r["lpips"]), textcoords="offset points", xytext=offset, ha=ha, va=va,
                     fontsize=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
-    ax.plot([], [], "o", color="tab:blue", label="learned")
-    ax.plot([], [], "s", color="tab:orange", label="classical")
-    ax.legend(loc="upper right", fontsize=8)
+    kinds = {r["method"] in learned for r in means}
+    if len(kinds) > 1:  # a legend only when both kinds are on the plane
+        ax.plot([], [], "o", color="tab:blue", label="learned")
+        ax.plot([], [], "s", color="tab:orange", label="classical")
+        ax.legend(loc="upper right", fontsize=8)
     ax.margins(0.15)
     ax.set_xlabel("PSNR on the hole (dB), higher = less distortion")
     ax.set_ylabel("LPIPS, lower = perceptually closer")
     ax.text(0.98, 0.02, "better ↘", transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="grey")
     ax.grid(alpha=0.3)
     ax.set_title(title or "perception-distortion plane", fontsize=9)
+
+
+def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[str] = (), title: str = "") -> None:
+    """:func:`draw_plane` as a figure of its own, saved to ``path``."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
+    draw_plane(ax, means, learned=learned, title=title)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -1,0 +1,260 @@
+"""What the studies share: training a set of configs, scoring a checkpoint on held-out holes, writing results.
+
+A study trains its models into ``runs/studies/<study>/`` (one ``<run>.pt`` per
+run, or ``<run>-<step>.pt`` per stage when a run is scored along the way),
+then fills the same held-out crops of a texture with each and writes a table,
+a JSON file, figures and a grid of fills under ``experiments/results/<study>/``.
+Training resumes from what is already there, so a study can be trained on one
+machine (``--phase train --device cuda``) and scored on another
+(``--phase eval``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from multiprocessing import get_context
+from pathlib import Path
+
+import matplotlib
+import torch
+from tqdm.auto import tqdm
+
+from inpaint.checkpoint import Checkpoint, load_checkpoint
+from inpaint.compare import learned_filler, package_versions, result_rows, run_fills, summarize
+from inpaint.config import TrainConfig
+from inpaint.diffusion import DiffusionConfig
+from inpaint.evaluate import EvalSet, eval_set
+from inpaint.fill import SamplerConfig
+from inpaint.io import read_image
+from inpaint.mask_sets import load_mask_set
+from inpaint.perceptual import load_lpips
+from inpaint.report import markdown_table, save_grid, write_results
+from inpaint.train import train
+from inpaint.unet import ModelConfig
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments" / "results"
+RUNS = ROOT / "runs" / "studies"
+TEXTURE = ROOT / "data" / "cork.png"
+MASKS = ROOT / "masks" / "thick-64"
+GRID_CROPS = 4
+HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
+           "seconds_per_fill": "s / fill", "loss": "final loss", "jump_length": "jump length",
+           "jump_n_sample": "jump n sample"}
+METRIC_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "seconds_per_fill": ".3f"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a study: its config and the steps at which it is scored (default: the end)."""
+
+    name: str
+    config: TrainConfig
+    stages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        stages = tuple(sorted(set(self.stages) | {self.config.steps}))
+        object.__setattr__(self, "stages", stages)
+
+    def path(self, folder: Path, step: int) -> Path:
+        return folder / (f"{self.name}.pt" if len(self.stages) == 1 else f"{self.name}-{step}.pt")
+
+
+def config(method: str = "diffusion", *, steps: int, channels: int = 3, **diffusion) -> TrainConfig:
+    """The shipped models' recipe (crop 64, batch 16, eps prediction, seed 0) with ``diffusion`` fields changed."""
+    base = DiffusionConfig(prediction="eps")
+    return TrainConfig(model=ModelConfig(method, channels), diffusion=replace(base, **diffusion), steps=steps)
+
+
+def log(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def train_run(texture: str, run: Run, folder: Path, device: str, threads: int | None = None, bar: bool = True) -> None:
+    """Train ``run`` through its stages, each saved to :meth:`Run.path`; stages already on disk are skipped."""
+    if threads:
+        torch.set_num_threads(threads)
+    image, _ = read_image(texture)
+    start: Checkpoint | None = None
+    for step in run.stages:
+        path = run.path(folder, step)
+        if path.is_file():
+            start = load_checkpoint(path)
+            if start.step >= step:
+                continue
+        t0 = time.perf_counter()
+        progress = tqdm(total=step, initial=start.step if start else 0, desc=run.name, unit="step", disable=not bar)
+
+        def on_step(done: int, loss: float) -> None:
+            progress.update(1)
+            if not bar and done % 2000 == 0:
+                log(f"{run.name}: step {done}/{step}, loss {loss:.4f}")
+
+        start = train(image, replace(run.config, steps=step), start=start, out=path, device=device,
+                      save_every=min(step, 1000), on_step=on_step, name=Path(texture).name)
+        progress.close()
+        log(f"{run.name}: step {step} saved to {path} ({time.perf_counter() - t0:.0f} s)")
+
+
+def train_runs(texture: str, runs: list[Run], folder: Path, *, device: str = "cpu", jobs: int = 1) -> None:
+    """Train every run; ``jobs`` > 1 trains that many at once in separate processes (one thread each)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if jobs <= 1:
+        for run in runs:
+            train_run(texture, run, folder, device)
+        return
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(train_run, texture, run, folder, device, 1, False): run.name for run in runs}
+        for future in as_completed(futures):
+            future.result()
+            log(f"{futures[future]} done")
+
+
+def train_then_score(args: argparse.Namespace, name: str, runs: list[Run]) -> tuple[Path, "Scorer"]:
+    """Train ``runs`` into ``RUNS/name`` unless ``--phase eval``, and end the script after ``--phase train``;
+    then the runs' folder and a :class:`Scorer` of ``--crops`` crops."""
+    folder = RUNS / name
+    if args.phase in ("all", "train"):
+        train_runs(str(TEXTURE), runs, folder, device=args.device, jobs=args.jobs)
+    if args.phase == "train":
+        raise SystemExit(0)
+    return folder, Scorer(crops=args.crops)
+
+
+@dataclass
+class Scorer:
+    """Held-out crops of a texture with the holes of a fixed mask set, and the LPIPS network to score fills."""
+
+    texture: Path = TEXTURE
+    masks: Path = MASKS
+    crops: int = 16
+    seed: int = 0
+    net: object = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        image, _ = read_image(self.texture)
+        known, self.manifest = load_mask_set(self.masks)
+        self.data, self.mask_ids = eval_set(image, known, crops=self.crops)
+        self.net = self.net or load_lpips("cpu")
+        self.fills: dict[str, torch.Tensor] = {}
+
+    def score(self, label: str, ckpt: Checkpoint, sampler: SamplerConfig = SamplerConfig(), *, samples: int = 1,
+              device: str = "cpu") -> dict:
+        """Mean and standard error over crops of every hole metric of ``ckpt``'s fills, and seconds per fill."""
+        filler = learned_filler(ckpt, sampler, samples, self.seed, device)
+        outputs, seconds = run_fills(filler, self.data, batch=self.crops)
+        rows = result_rows(self.texture.name, label, outputs, self.data, self.mask_ids, seconds, self.net)
+        self.fills[label] = outputs[0, :GRID_CROPS]
+        summary = summarize(rows)[0]
+        summary.pop("texture")
+        summary["label"] = summary.pop("method")
+        return summary
+
+    def grid(self, path: Path, labels: list[str] | None = None, title: str | None = None) -> None:
+        """Masked input, the first fill of each scored label, and the truth, for the first crops."""
+        data: EvalSet = self.data
+        columns = {"masked input": data.masked[:GRID_CROPS]}
+        columns.update({k: self.fills[k] for k in labels or self.fills})
+        columns["truth"] = data.truth[:GRID_CROPS]
+        save_grid(columns, data.known[:GRID_CROPS], path, title=title)
+
+    def describe(self) -> str:
+        """The evaluation set in words, for a study's introduction."""
+        size = self.data.truth.shape[-1]
+        return (f"{len(self.data.truth)} held-out {size}x{size} "
+                f"crops of {self.texture.relative_to(ROOT)} with the holes of masks/{self.masks.name}, "
+                f"sampling seed {self.seed}")
+
+
+def with_se(rows: list[dict], keys: tuple[str, ...] = ("psnr", "ssim", "lpips", "sharpness")) -> list[dict]:
+    """Rows whose metric cells read 'mean ± se', for markdown tables."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for key in keys:
+            if key in row:
+                fmt = METRIC_FORMATS.get(key, ".3f")
+                row[key] = f"{row[key]:{fmt}} ± {row[key + '_se']:{fmt}}"
+        out.append(row)
+    return out
+
+
+def write_study(name: str, rows: list[dict], columns: list[str], *, intro: str, args: dict,
+                formats: dict | None = None, extra: str = "") -> Path:
+    """``results/<name>/results.md`` (intro, table, ``extra``, the command), ``results.csv`` (every field of
+    every row) and ``results.json`` (rows, arguments, machine, package versions)."""
+    folder = RESULTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    fmts = {HEADERS.get(k, k): f for k, f in {**METRIC_FORMATS, **(formats or {})}.items()}
+    shown = [{HEADERS.get(k, k): v for k, v in row.items()} for row in with_se(rows)]
+    table = markdown_table(shown, [HEADERS.get(c, c) for c in columns], fmts)
+    command = "python " + " ".join([str(Path(sys.argv[0]).relative_to(ROOT)) if Path(sys.argv[0]).is_absolute()
+                                    else sys.argv[0], *sys.argv[1:]])
+    machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
+    extra = f"{extra.strip()}\n\n" if extra.strip() else ""
+    (folder / "results.md").write_text(f"{intro}\n\n{table}\n\n{extra}Command: `{command}` ({machine}).\n")
+    meta = {"args": args, "command": command, "machine": machine, "versions": package_versions()}
+    (folder / "results.json").write_text(json.dumps({**meta, "rows": rows}, indent=2, default=str) + "\n")
+    write_results(rows, folder / "results.csv", list(dict.fromkeys(k for row in rows for k in row)))
+    return folder
+
+
+def loss_tail(ckpt: Checkpoint, window: int = 500) -> float:
+    """Mean training loss over the last ``window`` steps."""
+    return ckpt.losses[-window:].double().mean().item()
+
+
+def load(path: Path) -> Checkpoint:
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: train it first (--phase train, or no --phase)")
+    return load_checkpoint(path)
+
+
+def arguments(doc: str, *, trains: bool = False, steps: int | None = None) -> argparse.ArgumentParser:
+    """The options of the studies: how many crops to score; for a study that ``trains``, what to run and where
+    to train; ``steps``, the default of ``--steps`` for one whose runs all train as long."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(doc.splitlines()[1:]))
+    if steps is not None:
+        parser.add_argument("--steps", type=int, default=steps, help="optimizer steps of every run")
+    if trains:
+        parser.add_argument("--phase", choices=("all", "train", "eval"), default="all",
+                            help="train the models, score them, or both (default)")
+        parser.add_argument("--device", default="cpu", help="where to train; scoring runs on the CPU")
+        parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (one process each)")
+    parser.add_argument("--crops", type=int, default=16, help="held-out crops to score")
+    return parser
+
+
+def plot_panels(panels: dict[str, dict[str, list[tuple[float, float, float]]]], path: Path, *, xlabel: str,
+                title: str, logx: bool = False, xticks: list | None = None, lines: bool = True) -> None:
+    """One panel per metric (key: y label), one line per series of (x, mean, standard error) points.
+
+    ``lines=False`` draws the points alone, for series whose x order means nothing."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=120, squeeze=False)
+    for ax, (ylabel, series) in zip(axes[0], panels.items()):
+        for label, points in series.items():
+            xs, ys, es = zip(*points)
+            ax.errorbar(xs, ys, yerr=es, marker="o", ms=4, capsize=2, label=label, linestyle="-" if lines else "none")
+        if logx:
+            ax.set_xscale("log")
+        if xticks:
+            ax.set_xticks(xticks, [str(x) for x in xticks], rotation=45)
+            ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(HEADERS.get(ylabel, ylabel))
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,81 @@
+"""The pieces of experiments/ that the studies' numbers rest on: staged training, call counts, budgets."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
+
+import studylib as S  # noqa: E402
+import study_budget  # noqa: E402
+import study_repaint  # noqa: E402
+from inpaint.checkpoint import load_checkpoint  # noqa: E402
+from inpaint.config import TrainConfig  # noqa: E402
+from inpaint.diffusion import DiffusionConfig  # noqa: E402
+from inpaint.sampling import sample_repaint, strided_timesteps  # noqa: E402
+from inpaint.schedule import NoiseSchedule  # noqa: E402
+from inpaint.unet import ModelConfig  # noqa: E402
+
+
+@pytest.mark.parametrize("steps, jump_length, jump_n_sample", [(10, 1, 1), (10, 2, 3), (12, 5, 4), (50, 10, 10)])
+def test_network_calls_counts_the_denoiser_calls_of_repaint(steps, jump_length, jump_n_sample):
+    calls = []
+
+    def denoiser(x, t):
+        calls.append(int(t[0]))
+        return torch.zeros_like(x)
+
+    T = 100
+    x = torch.zeros(1, 1, 4, 4)
+    known = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    known[..., :2] = True
+    sample_repaint(denoiser, x, NoiseSchedule.linear(T), known=known, x_known=x,
+                   timesteps=strided_timesteps(T, steps), jump_length=jump_length, jump_n_sample=jump_n_sample,
+                   generator=torch.Generator().manual_seed(0))
+    assert len(calls) == study_repaint.network_calls(steps, jump_length, jump_n_sample)
+
+
+def test_run_stages_end_at_the_config_steps_and_name_their_files(tmp_path):
+    config = S.config(steps=30)
+    single, staged = S.Run("a", config), S.Run("b", config, (20, 10, 20))
+    assert single.stages == (30,) and single.path(tmp_path, 30) == tmp_path / "a.pt"
+    assert staged.stages == (10, 20, 30) and staged.path(tmp_path, 20) == tmp_path / "b-20.pt"
+
+
+def test_staged_training_equals_one_run(tmp_path):
+    """Scoring along the way must not change the model: stages resume exactly (weights, Adam, generator)."""
+    image = torch.rand(1, 1, 48, 48) * 2 - 1
+    texture = tmp_path / "t.png"
+    from inpaint.io import write_image
+
+    write_image(image, texture)
+    config = TrainConfig(model=ModelConfig("diffusion", 1, width=8), diffusion=DiffusionConfig(timesteps=20),
+                         crop=16, batch=2, steps=4, train_masks="box")
+    S.train_run(str(texture), S.Run("staged", config, (1, 3)), tmp_path, "cpu", bar=False)
+    S.train_run(str(texture), S.Run("whole", config), tmp_path, "cpu", bar=False)
+    staged, whole = load_checkpoint(tmp_path / "staged-4.pt"), load_checkpoint(tmp_path / "whole.pt")
+    assert load_checkpoint(tmp_path / "staged-1.pt").step == 1
+    assert staged.step == whole.step == 4
+    for name, w in whole.ema.items():
+        torch.testing.assert_close(staged.ema[name], w, rtol=0, atol=0, msg=name)
+    torch.testing.assert_close(staged.losses, whole.losses, rtol=0, atol=0)
+
+
+def test_budget_stages_are_minutes_times_the_measured_rate():
+    runs = study_budget.runs([5, 10])
+    for run in runs:
+        rate = study_budget.steps_per_second(run.name, run.config.batch)
+        assert run.stages == (round(300 * rate), round(600 * rate))
+        assert run.config.steps == run.stages[-1]
+    assert [r.config.method for r in runs] == ["regression", "diffusion"]
+
+
+def test_study_config_is_the_shipped_recipe_with_changes():
+    c = S.config(steps=7, schedule="cosine", timesteps=50)
+    assert (c.steps, c.crop, c.batch, c.seed) == (7, 64, 16, 0)
+    assert c.diffusion == replace(DiffusionConfig(prediction="eps"), schedule="cosine", timesteps=50)
