@@ -12,7 +12,6 @@ from pathlib import Path
 
 from .compare import CompareConfig, overall, run_compare
 from .config import TrainConfig
-from .diffusion import DiffusionConfig
 from .report import summary_markdown
 
 DEMO_TEXTURE = "data/cork.png"
@@ -33,7 +32,7 @@ def run_demo(*, texture: str = DEMO_TEXTURE, checkpoints: str | None = None, tra
     if train_steps is None:
         folder = Path(checkpoints) if checkpoints else SHIPPED / Path(texture).stem
         echo(f"checkpoints: {folder} (to retrain: inpaint demo --train-steps N)")
-    train = TrainConfig(diffusion=DiffusionConfig(prediction="eps"), steps=train_steps or TrainConfig.steps)
+    train = TrainConfig(steps=train_steps or TrainConfig.steps)
     config = CompareConfig(
         methods=DEMO_METHODS, masks=DEMO_MASKS, crops=crops, samples=1, seed=seed,
         checkpoints=None if train_steps else str(folder), train=train,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,4 +77,4 @@ def test_budget_stages_are_minutes_times_the_measured_rate():
 def test_study_config_is_the_shipped_recipe_with_changes():
     c = S.config(steps=7, schedule="cosine", timesteps=50)
     assert (c.steps, c.crop, c.batch, c.seed) == (7, 64, 16, 0)
-    assert c.diffusion == replace(DiffusionConfig(prediction="eps"), schedule="cosine", timesteps=50)
+    assert c.diffusion == DiffusionConfig(schedule="cosine", timesteps=50)
