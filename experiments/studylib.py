@@ -15,6 +15,7 @@ import argparse
 import json
 import platform
 import sys
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -162,7 +163,7 @@ class Scorer:
         """Masked input, the first fill of each scored label, and the truth, for the first crops."""
         data: EvalSet = self.data
         columns = {"masked input": data.masked[:GRID_CROPS]}
-        columns.update({k: self.fills[k] for k in labels or self.fills})
+        columns.update({textwrap.fill(k, 18): self.fills[k] for k in labels or self.fills})  # long titles wrap
         columns["truth"] = data.truth[:GRID_CROPS]
         save_grid(columns, data.known[:GRID_CROPS], path, title=title)
 

@@ -96,12 +96,12 @@ class CompareConfig:
         Checkpoint cache folder; default ``$INPAINT_CACHE`` or ``~/.cache/inpaint/checkpoints``.
     diffusion : SamplerConfig
         Sampling of the conditional model. Default: ancestral DDPM over all
-        T = 1000 steps, the sampler of the reference (Cherel et al. 2024) that
-        the model was trained for; pass ``steps`` for a strided, faster run.
+        T steps of the model (1000 for the shipped ones), the sampler of the
+        reference (Cherel et al. 2024); pass ``steps`` for a strided, faster run.
     repaint : SamplerConfig
         Sampling of the unconditional model. Default: 100 strided steps with
         jump_length 10 and jump_n_sample 3, i.e. 280 network evaluations
-        (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000, so
+        (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000 at T = 1000, so
         that it runs on a CPU in minutes. The paper's 250 steps with 10 x 10
         resampling need 2410 evaluations.
     batch : int

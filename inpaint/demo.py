@@ -26,8 +26,8 @@ def run_demo(*, texture: str = DEMO_TEXTURE, checkpoints: str | None = None, tra
     """Fill held-out crops of ``texture`` with regression and diffusion; print and save the comparison.
 
     Uses the checkpoints in ``checkpoints`` (default: the shipped ones of the
-    texture), or, with ``train_steps``, trains both models (eps prediction, as
-    the shipped ones) and caches them.
+    texture), or, with ``train_steps``, trains both models with the default
+    recipe and caches them.
     """
     if train_steps is None:
         folder = Path(checkpoints) if checkpoints else SHIPPED / Path(texture).stem

@@ -68,10 +68,12 @@ def test_staged_training_equals_one_run(tmp_path):
 def test_budget_stages_are_minutes_times_the_measured_rate():
     runs = study_budget.runs([5, 10])
     for run in runs:
-        rate = study_budget.steps_per_second(run.name, run.config.batch)
+        rate = study_budget.steps_per_second(run.config.method, run.config.batch)
         assert run.stages == (round(300 * rate), round(600 * rate))
         assert run.config.steps == run.stages[-1]
-    assert [r.config.method for r in runs] == ["regression", "diffusion"]
+    assert [r.config.method for r in runs] == ["regression", "diffusion", "diffusion"]
+    assert runs[1].stages == runs[2].stages  # both schedules get the same budget
+    assert (runs[2].config.diffusion.schedule, runs[2].config.diffusion.timesteps) == ("cosine", 400)
 
 
 def test_study_config_is_the_shipped_recipe_with_changes():
