@@ -60,7 +60,7 @@ def main() -> None:
             row.update(method=run.name, minutes=m, steps=step)
             rows.append(row)
             S.log(f"{label} ({step} steps): LPIPS {row['lpips']:.3f} PSNR {row['psnr']:.2f}")
-    rates = {m: steps_per_second(m, S.config(m, steps=1).batch) for m in ("regression", "diffusion")}
+    rates = {r.config.method: steps_per_second(r.config.method, r.config.batch) for r in todo}
     intro = (f"Regression and conditional diffusion (eps prediction; linear schedule with T = 1000, and cosine with "
              f"T = 400) trained on {S.TEXTURE.name}, batch 16, crop 64, "
              f"seed 0, for the steps that each budget buys on the 2-core CPU at the measured "

@@ -25,6 +25,7 @@ from inpaint.report import draw_plane
 NAME = "textures"
 TEXTURES = ("brick", "grass", "gravel", "cork", "canvas")
 DIFFUSION = SamplerConfig("ddpm", steps=250)
+REPAINT = CompareConfig.repaint
 
 
 def main() -> None:
@@ -47,8 +48,8 @@ def main() -> None:
     columns = ["family", "texture", "method", "psnr", "ssim", "lpips", "sharpness", "seconds_per_fill"]
     intro = (f"Every method on the held-out strip of {', '.join(TEXTURES)} (up to {args.crops} 64x64 crops each) "
              f"with the fixed hole sets {', '.join(f'masks/{f}-64' for f in families)}; shipped checkpoints; "
-             f"diffusion: DDPM over {DIFFUSION.steps} strided steps; RePaint: 100 strided steps, jump length 10, "
-             f"3 resamplings; {args.samples} fill(s) per crop; seed 0. Rows 'all' are means over the textures "
+             f"diffusion: DDPM over {DIFFUSION.steps} strided steps; RePaint: {REPAINT.steps} strided steps, jump "
+             f"length {REPAINT.jump_length}, {REPAINT.jump_n_sample} resamplings; {args.samples} fill(s) per crop; seed 0. Rows 'all' are means over the textures "
              "(standard errors combined). Per-crop rows: results.csv in each family's folder.")
     out = S.write_study(NAME, [r for r in rows if r["texture"] == "all"] + [r for r in rows if r["texture"] != "all"],
                         columns, intro=intro, args=vars(args))

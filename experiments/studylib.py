@@ -70,9 +70,15 @@ class Run:
         return folder / (f"{self.name}.pt" if len(self.stages) == 1 else f"{self.name}-{step}.pt")
 
 
+SHIPPED_DIFFUSION = DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps")
+"""The diffusion recipe of data/checkpoints/, on which the studies vary one thing at a time."""
+
+
 def config(method: str = "diffusion", *, steps: int, channels: int = 3, **diffusion) -> TrainConfig:
-    """The shipped models' recipe (crop 64, batch 16, eps prediction, seed 0) with ``diffusion`` fields changed."""
-    return TrainConfig(model=ModelConfig(method, channels), diffusion=DiffusionConfig(**diffusion), steps=steps)
+    """The shipped models' recipe (crop 64, batch 16, seed 0, ``SHIPPED_DIFFUSION``) with ``diffusion`` fields
+    changed."""
+    return TrainConfig(model=ModelConfig(method, channels), diffusion=replace(SHIPPED_DIFFUSION, **diffusion),
+                       steps=steps)
 
 
 def log(text: str) -> None:

@@ -361,7 +361,7 @@ def fill_windows(
     if windows is None:
         windows = plan_windows(known, margin=margin, multiple=config.model.multiple, max_side=max_side)
     batches = window_batches(windows, samples=samples, batch_pixels=batch_pixels)
-    steps = _network_calls(config, sampler)
+    steps = _sampler_moves(config, sampler)
     device = next(model.parameters()).device
     out = x_known.repeat(samples, 1, 1, 1)
     known_now = known.reshape(known.shape[-2:]).cpu().clone()
@@ -418,8 +418,9 @@ def _paste(out: Tensor, filled: Tensor, batch: Sequence[Window], owned: Sequence
         out[:, :, rows, cols] = torch.where(own.to(out.device), filled[j * samples : (j + 1) * samples], region)
 
 
-def _network_calls(config: TrainConfig, sampler: SamplerConfig) -> int:
-    """Network calls of one fill; raises ValueError for a sampler the model cannot run."""
+def _sampler_moves(config: TrainConfig, sampler: SamplerConfig) -> int:
+    """Progress ticks of one fill: its network calls, plus RePaint's forward jumps; raises ValueError for a
+    sampler the model cannot run."""
     if config.method == "regression":
         return 1
     ts = strided_timesteps(config.diffusion.timesteps, sampler.steps)
@@ -475,7 +476,7 @@ def restore(
     (torch.Size([1, 1, 3, 48, 64]), True)
     """
     check_restore(image, known, config)
-    _network_calls(config, sampler)  # a bad sampler fails now, not after training
+    _sampler_moves(config, sampler)  # a bad sampler fails now, not after training
     image = image.masked_fill(~known.to(image.device), 0.0)  # NaN in the hole would survive the zeroing x * 0
     ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name)
     model = ckpt.network(device=device)

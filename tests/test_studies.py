@@ -79,4 +79,6 @@ def test_budget_stages_are_minutes_times_the_measured_rate():
 def test_study_config_is_the_shipped_recipe_with_changes():
     c = S.config(steps=7, schedule="cosine", timesteps=50)
     assert (c.steps, c.crop, c.batch, c.seed) == (7, 64, 16, 0)
-    assert c.diffusion == DiffusionConfig(schedule="cosine", timesteps=50)
+    assert c.diffusion == DiffusionConfig(schedule="cosine", timesteps=50, prediction="eps")
+    # the studies vary the shipped recipe, whatever the library's defaults
+    assert S.config(steps=7).diffusion == DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps")
