@@ -70,15 +70,19 @@ class Run:
         return folder / (f"{self.name}.pt" if len(self.stages) == 1 else f"{self.name}-{step}.pt")
 
 
-SHIPPED_DIFFUSION = DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps")
+SHIPPED_DIFFUSION = DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps", noise_levels="uniform")
 """The diffusion recipe of data/checkpoints/, on which the studies vary one thing at a time."""
 
 
+SHIPPED_TRAINING = {"lr_warmup": 0, "lr_decay": "none", "augment": "dihedral", "precision": "fp32"}
+"""How the shipped models and every study were trained: a constant rate, all eight symmetries, float32."""
+
+
 def config(method: str = "diffusion", *, steps: int, channels: int = 3, **diffusion) -> TrainConfig:
-    """The shipped models' recipe (crop 64, batch 16, seed 0, ``SHIPPED_DIFFUSION``) with ``diffusion`` fields
-    changed."""
+    """The shipped models' recipe (crop 64, batch 16, seed 0, ``SHIPPED_TRAINING``, ``SHIPPED_DIFFUSION``) with
+    ``diffusion`` fields changed."""
     return TrainConfig(model=ModelConfig(method, channels), diffusion=replace(SHIPPED_DIFFUSION, **diffusion),
-                       steps=steps)
+                       steps=steps, **SHIPPED_TRAINING)
 
 
 def log(text: str) -> None:
@@ -105,7 +109,7 @@ def train_run(texture: str, run: Run, folder: Path, device: str, threads: int | 
             if not bar and done % 2000 == 0:
                 log(f"{run.name}: step {done}/{step}, loss {loss:.4f}")
 
-        start = train(image, replace(run.config, steps=step), start=start, out=path, device=device,
+        start = train(image, run.config, start=start, out=path, device=device, until=step,
                       save_every=min(step, 1000), on_step=on_step, name=Path(texture).name)
         progress.close()
         log(f"{run.name}: step {step} saved to {path} ({time.perf_counter() - t0:.0f} s)")

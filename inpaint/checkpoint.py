@@ -45,6 +45,10 @@ class Checkpoint:
         Training loss of every step so far, float32.
     texture : dict
         Name, sha256 and size of the training image.
+    timing : dict
+        Wall-clock seconds of the training call that wrote it (``seconds``) and,
+        for a run trained to a time budget, ``budget_minutes``, the measured
+        ``seconds_per_step`` and the ``calibration_steps`` that measured it.
     """
 
     config: TrainConfig
@@ -55,6 +59,7 @@ class Checkpoint:
     generator: Tensor | None = None
     losses: Tensor = field(default_factory=lambda: torch.zeros(0))
     texture: dict = field(default_factory=dict)
+    timing: dict = field(default_factory=dict)
 
     def network(self, *, use_ema: bool = True, device: str | torch.device = "cpu") -> UNet:
         """The U-Net with the EMA weights (default) or the raw ones, in eval mode."""
@@ -75,6 +80,7 @@ class Checkpoint:
             "generator": self.generator,
             "losses": self.losses,
             "texture": self.texture,
+            "timing": self.timing,
         }
 
 
@@ -122,6 +128,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
             generator=raw.get("generator"),
             losses=raw.get("losses", torch.zeros(0)),
             texture=raw.get("texture", {}),
+            timing=raw.get("timing", {}),
         )
         ckpt.network()  # the weights must fit the config
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:

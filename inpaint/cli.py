@@ -16,11 +16,12 @@ from .cli_common import LazyBar, friendly_errors, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
-from .config import TrainConfig
-from .diffusion import PREDICTIONS, WEIGHTINGS, DiffusionConfig
+from .config import LR_DECAYS, TrainConfig
+from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
 from .fill import SamplerConfig, fill
 from .io import read_image, read_mask, write_image
 from .masks import parse_families
+from .orientation import AUGMENTATIONS
 from .schedule import SCHEDULES
 from .train import train
 from .training_report import write_training_report
@@ -43,11 +44,17 @@ cli.add_command(restore_command)
 @cli.command("train-texture")
 @click.argument("image")
 @click.option("--method", default=DEFAULT_METHODS, show_default=True, help="regression, diffusion, repaint, comma-separated, or all.")
-@click.option("--steps", type=click.IntRange(min=1), default=4000, show_default=True, help="Optimizer steps per method.")
-@click.option("--crop", type=click.IntRange(min=8), default=64, show_default=True, help="Side of the square training crops.")
-@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=TrainConfig.steps, show_default=True, help="Optimizer steps per method.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Train each method for this many minutes of wall time instead of --steps.")
+@click.option("--crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True, help="Side of the square training crops.")
+@click.option("--batch", type=click.IntRange(min=1), default=TrainConfig.batch, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.lr, show_default=True, help="Peak learning rate.")
+@click.option("--lr-warmup", type=click.IntRange(min=0), default=TrainConfig.lr_warmup, show_default=True,
+              help="Steps of learning-rate warm-up.")
+@click.option("--lr-decay", type=click.Choice(LR_DECAYS), default=TrainConfig.lr_decay, show_default=True,
+              help="Decay of the learning rate to 0 at the last step.")
+@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Output folder [default: runs/<image name>].")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda when a GPU is available.")
 @click.option("--resume", is_flag=True, help="Continue the checkpoints in --out up to --steps.")
@@ -56,14 +63,18 @@ cli.add_command(restore_command)
               help="T, the length of the diffusion.")
 @click.option("--prediction", type=click.Choice(PREDICTIONS), default=DiffusionConfig.prediction, show_default=True)
 @click.option("--weighting", type=click.Choice(WEIGHTINGS), default=DiffusionConfig.weighting, show_default=True)
-@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=0.999, show_default=True, help="EMA decay (0: off).")
-@click.option("--train-masks", default="default", show_default=True, help="Hole families, e.g. thick,box or thick:0.7,box:0.3.")
-@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25, show_default=True,
-              help="Width fraction of the right strip that training never sees.")
-@click.option("--no-augment", is_flag=True, help="No random flips and quarter turns (for oriented textures).")
+@click.option("--noise-levels", type=click.Choice(NOISE_LEVELS), default=DiffusionConfig.noise_levels, show_default=True,
+              help="How training draws the noise level: uniform t, or log-normal sigma.")
+@click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=TrainConfig.ema, show_default=True, help="EMA decay (0: off).")
+@click.option("--train-masks", default=TrainConfig.train_masks, show_default=True, help="Hole families, e.g. thick,box or thick:0.7,box:0.3.")
+@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=TrainConfig.held_out,
+              show_default=True, help="Width fraction of the right strip that training never sees.")
+@click.option("--augment", type=click.Choice(AUGMENTATIONS), default=TrainConfig.augment, show_default=True,
+              help="Random symmetries of the crops; auto: flips and quarter turns for isotropic textures only.")
+@click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @friendly_errors
-def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resume, schedule, timesteps, prediction,
-                  weighting, ema, train_masks, held_out, no_augment) -> None:
+def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
+                  timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment) -> None:
     """Train models on random crops of one texture IMAGE.
 
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
@@ -73,16 +84,18 @@ def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resu
         methods = parse_methods(method, allowed=METHODS)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--method") from None
+    if minutes is not None and resume:
+        raise click.BadParameter("a time budget starts new runs; resume with --steps instead", param_hint="--minutes")
     parse_families(train_masks)
     dev = resolve_device(device)
     pixels, _ = read_image(image)
     out = Path(out) if out else Path("runs") / Path(image).stem
-    diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting)
+    diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting, noise_levels=noise_levels)
     for name in methods:
         config = TrainConfig(
             model=ModelConfig(method=name, image_channels=pixels.shape[1]), diffusion=diffusion, crop=crop,
-            batch=batch, steps=steps, lr=lr, seed=seed, ema=ema, held_out=held_out, augment=not no_augment,
-            train_masks=train_masks,
+            batch=batch, steps=steps, lr=lr, lr_warmup=lr_warmup, lr_decay=lr_decay, seed=seed, ema=ema,
+            held_out=held_out, augment="none" if no_augment else augment, train_masks=train_masks,
         )
         path = out / f"{name}.pt"
         start = None
@@ -92,14 +105,16 @@ def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resu
             start = load_checkpoint(path)
             if start.config.method != name:
                 raise CheckpointError(f"{path} holds a {start.config.method} model, not {name}")
-        bar = LazyBar(steps, start.step if start else 0, batch, name)
+        bar = LazyBar(steps, start.step if start else 0, batch, name, minutes=minutes)
         try:
-            train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name)
+            ckpt = train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name,
+                         minutes=minutes)
         except KeyboardInterrupt:
             raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
         finally:
             bar.close()
-        click.echo(f"{name}: saved {path}")
+        click.echo(f"{name}: {ckpt.step} steps (augment {ckpt.config.augment}) in {ckpt.timing['seconds'] / 60:.1f} min, "
+                   f"saved {path}")
     write_training_report(pixels, out, device=dev)
     click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 
 import click
 import torch
@@ -30,21 +31,35 @@ def resolve_device(name: str) -> torch.device:
 
 class LazyBar:
     """A progress bar counted in crops (its rate reads as crops per second), opened at the first step
-    so that errors found before training starts print cleanly."""
+    so that errors found before training starts print cleanly.
 
-    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str):
-        self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
-                         dynamic_ncols=True)
+    With ``minutes`` (training to a time budget, whose step count is fixed only
+    after the first steps) it counts seconds of the budget instead.
+    """
+
+    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str, *, minutes: float | None = None):
+        if minutes is None:
+            self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
+                             dynamic_ncols=True)
+        else:
+            self.args = dict(total=round(60 * minutes), unit="s", desc=desc, dynamic_ncols=True,
+                             bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]")
+        self.minutes = minutes
         self.batch = batch
         self.bar = None
         self.smoothed = None
+        self.started = None
 
     def step(self, step: int, loss: float) -> None:
         if self.bar is None:
             self.bar = tqdm(**self.args)
+            self.started = time.perf_counter()
         self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
-        self.bar.update(self.batch)
+        if self.minutes is None:
+            self.bar.update(self.batch)
         if step % 10 == 0:
+            if self.minutes is not None:
+                self.bar.update(min(self.bar.total, time.perf_counter() - self.started) - self.bar.n)
             self.bar.set_postfix(loss=f"{self.smoothed:.4f}", step=step)
 
     def close(self) -> None:

@@ -62,6 +62,8 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--method", type=click.Choice(METHODS), default="diffusion", show_default=True)
 @click.option("--train-steps", type=click.IntRange(min=1), default=DEFAULT_TRAIN_STEPS, show_default=True,
               help="Optimizer steps of training on the image itself.")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Train for this many minutes of wall time instead of --train-steps.")
 @click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
               help="Denoising steps of the fill (diffusion, repaint).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")
@@ -74,8 +76,8 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--save-checkpoint", default=None, help="Also keep the trained model in this file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda when a GPU is available.")
 @friendly_errors
-def restore(images, mask, outs, method, train_steps, sample_steps, samples, seed, crop, batch, margin, save_checkpoint,
-            device) -> None:
+def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samples, seed, crop, batch, margin,
+            save_checkpoint, device) -> None:
     """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
 
     Trains a small model on crops of IMAGE (no other data, no checkpoint
@@ -91,7 +93,7 @@ def restore(images, mask, outs, method, train_steps, sample_steps, samples, seed
     config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
     check_writable([p for group in paths for p in group], infos * samples)
     check_checkpoint_path(save_checkpoint)
-    bar = LazyBar(train_steps, 0, batch, f"train {method}")
+    bar = LazyBar(train_steps, 0, batch, f"train {method}", minutes=minutes)
     fill_bar = None
 
     def progress(done: int, total: int) -> None:
@@ -105,7 +107,7 @@ def restore(images, mask, outs, method, train_steps, sample_steps, samples, seed
         result, _ = restore_image(
             x, known, config, sampler=SamplerConfig(steps=sample_steps), samples=samples,
             generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin, on_step=bar.step,
-            progress=progress, checkpoint_path=save_checkpoint, name=Path(images[0]).name,
+            progress=progress, checkpoint_path=save_checkpoint, name=Path(images[0]).name, minutes=minutes,
         )
     except KeyboardInterrupt:
         kept = f"; the model so far is in {save_checkpoint}" if save_checkpoint else ""

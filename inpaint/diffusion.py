@@ -23,6 +23,7 @@ from .schedule import SCHEDULES, NoiseSchedule, _bcast, q_sample
 
 PREDICTIONS = ("x0", "eps", "v")
 WEIGHTINGS = ("uniform", "min-snr")
+NOISE_LEVELS = ("uniform", "lognormal")
 
 Denoiser = Callable[[Tensor, Tensor], Tensor]
 """A function ``(x_t, t) -> x0 estimate``, both (B, C, H, W), ``t`` of shape (B,)."""
@@ -49,6 +50,19 @@ class DiffusionConfig:
         every t; 'min-snr' uses min(SNR, gamma) in x0 units (Hang et al. 2023).
     snr_gamma : float
         The gamma of min-SNR weighting.
+    noise_levels : {'uniform', 'lognormal'}
+        How training draws t: uniformly over 0..T-1, or so that the noise level
+        ``sigma_t = sqrt((1 - abar_t) / abar_t)`` is log-normal (Karras et al.
+        2022, EDM, section 5), mixed with the uniform draw; see
+        :func:`timestep_probabilities`.  Uniform t over a cosine schedule spends
+        most draws at high noise, where predicting the noise is easy, and few
+        below sigma = 0.1, where fine texture forms.
+    level_mean, level_std : float
+        Mean and standard deviation of ``log sigma`` for 'lognormal'; EDM's
+        -1.2 and 1.2 are for images in [-1, 1], as here.
+    uniform_share : float
+        Share of the uniform draw in the 'lognormal' mixture, which keeps every
+        t trained (the sampler starts at the highest noise levels).
     """
 
     schedule: str = "cosine"
@@ -56,11 +70,20 @@ class DiffusionConfig:
     prediction: str = "eps"
     weighting: str = "uniform"
     snr_gamma: float = 5.0
+    noise_levels: str = "uniform"
+    level_mean: float = -1.2
+    level_std: float = 1.2
+    uniform_share: float = 0.2
 
     def __post_init__(self) -> None:
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("prediction", self.prediction, PREDICTIONS)
         _check_choice("weighting", self.weighting, WEIGHTINGS)
+        _check_choice("noise_levels", self.noise_levels, NOISE_LEVELS)
+        if self.level_std <= 0:
+            raise ValueError(f"level_std must be positive, got {self.level_std}")
+        if not 0 <= self.uniform_share <= 1:
+            raise ValueError(f"uniform_share must be in [0, 1], got {self.uniform_share}")
         if self.timesteps < 2:
             raise ValueError(f"timesteps must be >= 2, got {self.timesteps}")
         if self.snr_gamma <= 0:
@@ -73,6 +96,37 @@ class DiffusionConfig:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def timestep_probabilities(schedule: NoiseSchedule, config: DiffusionConfig) -> Tensor:
+    """Probability (T,) float64 of drawing each training timestep.
+
+    'lognormal': the mass of the log-normal density of sigma over each t's share
+    of the log-sigma axis (the cells between midpoints of neighbouring levels),
+    mixed with ``uniform_share`` of the uniform draw.
+    """
+    T = schedule.T
+    uniform = torch.full((T,), 1.0 / T, dtype=torch.float64)
+    if config.noise_levels == "uniform":
+        return uniform
+    abar = schedule.alphas_cumprod.double()
+    log_sigma = 0.5 * torch.log((1 - abar) / abar)
+    mid = (log_sigma[1:] + log_sigma[:-1]) / 2
+    edges = torch.cat([2 * log_sigma[:1] - mid[:1], mid, 2 * log_sigma[-1:] - mid[-1:]])
+    normal = torch.distributions.Normal(torch.tensor(config.level_mean, dtype=torch.float64),
+                                        torch.tensor(config.level_std, dtype=torch.float64))
+    cdf = normal.cdf(edges)
+    lognormal = (cdf[1:] - cdf[:-1]).clamp(min=0)
+    lognormal = lognormal / lognormal.sum()
+    return config.uniform_share * uniform + (1 - config.uniform_share) * lognormal
+
+
+def draw_timesteps(probabilities: Tensor | None, T: int, n: int, generator: torch.Generator) -> Tensor:
+    """``n`` training timesteps: uniform (``probabilities`` None, as the first checkpoints drew them) or from
+    :func:`timestep_probabilities`."""
+    if probabilities is None:
+        return torch.randint(0, T, (n,), generator=generator, device=generator.device)
+    return torch.multinomial(probabilities.to(generator.device), n, replacement=True, generator=generator)
 
 
 def target(x0: Tensor, eps: Tensor, abar: Tensor, prediction: str) -> Tensor:
@@ -175,7 +229,7 @@ def diffusion_loss(
 ) -> Tensor:
     """Denoising loss on one batch, averaged over the hole (or the whole image).
 
-    Draws t uniformly in [0, T-1] and eps ~ N(0, I) from ``generator``, forms x_t
+    Draws t from ``config.noise_levels`` and eps ~ N(0, I) from ``generator``, forms x_t
     (Ho et al. Alg. 1), and takes the weighted squared error of the network's
     output against the target of ``config.prediction``.  For the conditional
     model the error counts on hole pixels only, as in Cherel et al.; for the
@@ -184,7 +238,8 @@ def diffusion_loss(
     not valid are zeroed in the conditioning and never count in the loss.
     """
     B = x0.shape[0]
-    t = torch.randint(0, schedule.T, (B,), generator=generator, device=generator.device).to(x0.device)
+    probabilities = None if config.noise_levels == "uniform" else timestep_probabilities(schedule, config)
+    t = draw_timesteps(probabilities, schedule.T, B, generator).to(x0.device)
     eps = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(x0.device)
     x_t = q_sample(schedule, x0, t, eps)
     out = model(network_input(x_t, x_known=x0, known=conditioning(known, valid)), t)

@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .orientation import symmetries
+
 
 @dataclass(frozen=True)
 class Box:
@@ -74,8 +76,10 @@ class PatchSampler:
         Side of the square crops.
     exclude : Tensor (H, W) bool or Box, optional
         The held-out region.
-    augment : bool
-        Apply a random dihedral symmetry to each crop (for isotropic textures).
+    augment : {'none', 'flips', 'dihedral'} or bool
+        Symmetries drawn at random for each crop (see
+        :func:`inpaint.orientation.symmetries`): 'dihedral' (or True) for
+        isotropic textures, 'flips' keeps the axes, 'none' (or False) none.
 
     Examples
     --------
@@ -85,7 +89,7 @@ class PatchSampler:
     torch.Size([4, 3, 32, 32])
     """
 
-    def __init__(self, image: Tensor, crop: int, *, exclude: Tensor | Box | None = None, augment: bool = False):
+    def __init__(self, image: Tensor, crop: int, *, exclude: Tensor | Box | None = None, augment: str | bool = "none"):
         self.image = image[0] if image.ndim == 4 else image
         _, H, W = self.image.shape
         if isinstance(exclude, Box):
@@ -93,7 +97,8 @@ class PatchSampler:
             mask[exclude.slices()] = True
             exclude = mask
         self.crop = crop
-        self.augment = augment
+        self.augment = {True: "dihedral", False: "none"}.get(augment, augment)
+        self.symmetries = symmetries(self.augment)
         self.offsets = valid_offsets(H, W, crop, exclude).nonzero().to(torch.int32)
         if len(self.offsets) == 0:
             raise ValueError(f"no {crop}x{crop} crop fits outside the held-out region of this {H}x{W} image")
@@ -108,9 +113,9 @@ class PatchSampler:
         offsets = self.sample_offsets(n, generator).tolist()
         c = self.crop
         crops = torch.stack([self.image[:, i : i + c, j : j + c] for i, j in offsets])
-        if self.augment:
-            ks = torch.randint(0, 8, (n,), generator=generator).tolist()
-            crops = torch.stack([dihedral(x, k) for x, k in zip(crops, ks)])
+        if len(self.symmetries) > 1:
+            picks = torch.randint(0, len(self.symmetries), (n,), generator=generator).tolist()
+            crops = torch.stack([dihedral(x, self.symmetries[i]) for x, i in zip(crops, picks)])
         return crops
 
 

@@ -148,6 +148,7 @@ def train_restorer(
     on_step: StepCallback | None = None,
     out=None,
     name: str = "image",
+    minutes: float | None = None,
 ) -> Checkpoint:
     """Train ``config.method`` on crops of the damaged ``image`` itself.
 
@@ -163,6 +164,8 @@ def train_restorer(
     out : path, optional
         Where :func:`inpaint.train.train` saves the checkpoint (every 500 steps,
         at the end, and on interrupt).
+    minutes : float, optional
+        A wall-clock budget instead of ``config.steps`` (see :func:`inpaint.train.train`).
     """
     check_restore(image, known, config)
     hole = _hole_map(known)
@@ -170,7 +173,8 @@ def train_restorer(
         exclude, valid = torch.zeros_like(hole), ~hole
     else:
         exclude, valid = hole, None
-    return train(image, config, device=device, on_step=on_step, out=out, name=name, exclude=exclude, valid=valid)
+    return train(image, config, device=device, on_step=on_step, out=out, name=name, exclude=exclude, valid=valid,
+                 minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -443,6 +447,7 @@ def restore(
     progress: Progress | None = None,
     checkpoint_path=None,
     name: str = "image",
+    minutes: float | None = None,
 ) -> tuple[Tensor, Checkpoint]:
     """Restore a damaged image from its own pixels: :func:`train_restorer`, then :func:`fill_windows`.
 
@@ -460,6 +465,9 @@ def restore(
         Noise of the fill (on ``device``); training draws from ``config.seed``.
     checkpoint_path : path, optional
         Keep the trained model there.
+    minutes : float, optional
+        Train for this many minutes of wall time instead of ``config.steps``
+        (see :func:`inpaint.train.train`).
 
     Returns
     -------
@@ -478,8 +486,9 @@ def restore(
     check_restore(image, known, config)
     _sampler_moves(config, sampler)  # a bad sampler fails now, not after training
     image = image.masked_fill(~known.to(image.device), 0.0)  # NaN in the hole would survive the zeroing x * 0
-    ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name)
+    ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name,
+                          minutes=minutes)
     model = ckpt.network(device=device)
-    restored = fill_windows(model, config, image, known, margin=margin, sampler=sampler, samples=samples,
+    restored = fill_windows(model, ckpt.config, image, known, margin=margin, sampler=sampler, samples=samples,
                             generator=generator, progress=progress)
     return restored, ckpt

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from inpaint.cli import cli
+from inpaint.checkpoint import load_checkpoint
 from inpaint.io import read_image
 
 FAST = ["--steps", "3", "--crop", "16", "--batch", "4", "--timesteps", "20"]
@@ -172,3 +173,22 @@ def test_demo_runs_on_the_shipped_checkpoints(tmp_path, monkeypatch):
     assert "| cork.png | regression |" in table and "| cork.png | diffusion |" in table
     for name in ("grid.png", "plane.png", "summary.md", "results.csv", "run.json"):
         assert (tmp_path / "demo" / name).is_file(), name
+
+
+def test_train_texture_to_a_time_budget(texture, tmp_path):
+    out = tmp_path / "budget"
+    result = run("train-texture", texture, "--out", out, "--method", "diffusion", "--minutes", "0.02", "--crop", "16",
+                 "--batch", "4", "--timesteps", "20", "--lr-warmup", "30", "--lr-decay", "cosine", "--augment", "flips",
+                 "--noise-levels", "lognormal")
+    assert result.exit_code == 0, result.output
+    ckpt = load_checkpoint(out / "diffusion.pt")
+    assert ckpt.step == ckpt.config.steps and ckpt.timing["budget_minutes"] == 0.02
+    assert (ckpt.config.lr_decay, ckpt.config.augment, ckpt.config.diffusion.noise_levels) == ("cosine", "flips",
+                                                                                               "lognormal")
+    assert f"{ckpt.step} steps" in result.output
+
+
+def test_train_texture_budget_errors(texture, trained, tmp_path):
+    assert_clean_error(run("train-texture", texture, "--out", trained, "--minutes", "1", "--resume"), "--minutes")
+    assert_clean_error(run("train-texture", texture, "--out", tmp_path / "r", "--minutes", "0.01", "--lr-decay",
+                           "linear", "--lr-warmup", "3", *FAST[2:]), "lr_warmup")

@@ -247,3 +247,34 @@ def test_masked_mean():
     assert out[0] == err[0, :, 0, 1].mean()
     assert out[1] == 0  # no hole: nothing counts
     torch.testing.assert_close(masked_mean(err, None), err.flatten(1).mean(1))
+
+
+def test_lognormal_noise_levels_follow_the_log_normal_law_and_keep_every_t():
+    from inpaint.diffusion import timestep_probabilities
+
+    config = DiffusionConfig(schedule="cosine", timesteps=1000, noise_levels="lognormal", uniform_share=0.0)
+    sched = config.noise_schedule()
+    p = timestep_probabilities(sched, config)
+    assert p.shape == (1000,) and p.sum().item() == pytest.approx(1.0)
+    abar = sched.alphas_cumprod.double()
+    log_sigma = 0.5 * torch.log((1 - abar) / abar)
+    mean = (p * log_sigma).sum()
+    std = ((p * (log_sigma - mean) ** 2).sum()).sqrt()
+    assert mean.item() == pytest.approx(-1.2, abs=0.02) and std.item() == pytest.approx(1.2, abs=0.02)
+    mixed = timestep_probabilities(sched, DiffusionConfig(timesteps=1000, noise_levels="lognormal", uniform_share=0.2))
+    assert (mixed >= 0.2 / 1000 - 1e-12).all()
+    uniform = timestep_probabilities(sched, DiffusionConfig(timesteps=1000))
+    assert torch.equal(uniform, torch.full((1000,), 1e-3, dtype=torch.float64))
+
+
+def test_drawn_timesteps_follow_their_probabilities():
+    from inpaint.diffusion import draw_timesteps, timestep_probabilities
+
+    config = DiffusionConfig(timesteps=20, noise_levels="lognormal")
+    p = timestep_probabilities(config.noise_schedule(), config)
+    n = 200_000
+    t = draw_timesteps(p, 20, n, torch.Generator().manual_seed(0))
+    freq = torch.bincount(t, minlength=20).double() / n
+    assert (freq - p).abs().max() < 5 * (p * (1 - p) / n).sqrt().max()
+    first = draw_timesteps(None, 20, 5, torch.Generator().manual_seed(1))
+    assert torch.equal(first, torch.randint(0, 20, (5,), generator=torch.Generator().manual_seed(1)))

@@ -399,3 +399,16 @@ def test_crop_not_a_multiple_of_8(files):
     tmp, src, mask = files
     result = run(src, "--mask", mask, "--out", tmp / "o.png", "--crop", "20", "--train-steps", "1")
     assert_clean_error(result, [tmp / "o.png"], "multiple of 8")
+
+
+def test_restore_to_a_time_budget_records_it_in_the_saved_model(tmp_path):
+    hole = hole_map()
+    src, before = damaged_file(tmp_path / "damaged.png", "RGB", hole)
+    out, model = tmp_path / "restored.png", tmp_path / "model.pt"
+    result = run(src, "--mask", save_mask(tmp_path / "mask.png", hole), "--out", out, *TINY_CLI, "--minutes", "0.02",
+                 "--save-checkpoint", model)
+    assert result.exit_code == 0, result.output
+    ckpt = load_checkpoint(model)
+    assert ckpt.timing["budget_minutes"] == 0.02 and ckpt.step == ckpt.config.steps
+    with Image.open(out) as im:
+        np.testing.assert_array_equal(np.asarray(im)[~hole], before[~hole])

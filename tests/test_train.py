@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from inpaint.checkpoint import load_checkpoint, save_checkpoint
@@ -108,3 +109,108 @@ def test_damaged_pixels_never_influence_training():
     damaged = image.clone()
     damaged[..., ~valid] = 5.0
     assert not torch.equal(train(damaged, small_config("regression", 4), exclude=anywhere).losses, runs[0].losses)
+
+
+def test_lr_factor_warms_up_then_decays_to_zero_after_the_last_step():
+    from inpaint.config import lr_factor
+
+    assert [lr_factor(s, 10, 4, "linear") for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    # The warm-up does not depend on the step count (a time budget fixes it during the warm-up).
+    assert [lr_factor(s, 10, 4, "cosine") for s in range(4)] == [lr_factor(s, 10**6, 4, "cosine") for s in range(4)]
+    linear = [lr_factor(s, 10, 4, "linear") for s in range(4, 10)]
+    assert linear == pytest.approx([1 - k / 7 for k in range(1, 7)])  # last step 1/7: still moves
+    cosine = [lr_factor(s, 10, 0, "cosine") for s in range(10)]
+    assert all(a > b for a, b in zip(cosine, cosine[1:])) and cosine[-1] > 0
+    assert [lr_factor(s, 10, 0, "none") for s in range(10)] == [1.0] * 10
+
+
+def test_training_applies_the_learning_rate_schedule():
+    from inpaint.config import lr_factor
+
+    config = small_config("regression", 12, lr_warmup=4, lr_decay="linear")
+    ckpt = train(stripes(), config)
+    assert ckpt.optimizer["param_groups"][0]["lr"] == pytest.approx(config.lr * lr_factor(11, 12, 4, "linear"))
+
+
+def test_budget_steps_fill_the_remaining_time():
+    from inpaint.train import budget_steps
+
+    assert budget_steps(60.0, 6.0, 30, 0.5) == 30 + 108
+    assert budget_steps(10.0, 12.0, 30, 0.5) == 30  # over budget already: stop where we are
+    with pytest.raises(ValueError):
+        budget_steps(10.0, 1.0, 5, 0.0)
+
+
+def test_a_time_budget_records_its_step_count_and_that_count_reproduces_the_weights():
+    from inpaint.train import CALIBRATION_STEPS
+
+    config = small_config("diffusion", 10**6, lr_warmup=CALIBRATION_STEPS, lr_decay="linear", augment="none")
+    ckpt = train(stripes(), config, minutes=0.03)
+    assert ckpt.step == ckpt.config.steps >= CALIBRATION_STEPS
+    assert ckpt.timing["budget_minutes"] == 0.03 and ckpt.timing["seconds_per_step"] > 0
+    again = train(stripes(), ckpt.config)
+    assert all(torch.equal(ckpt.model[k], again.model[k]) for k in ckpt.model)
+    assert "budget_minutes" not in again.timing and again.timing["seconds"] > 0
+
+
+def test_a_time_budget_is_refused_where_it_cannot_be_kept():
+    image = stripes()
+    with pytest.raises(ValueError, match="lr_warmup"):
+        train(image, small_config("regression", 100, lr_decay="linear", lr_warmup=5), minutes=0.01)
+    with pytest.raises(ValueError, match="positive"):
+        train(image, small_config("regression", 100), minutes=0)
+    start = train(image, small_config("regression", 2))
+    with pytest.raises(ValueError, match="new run"):
+        train(image, small_config("regression", 100), start=start, minutes=0.01)
+
+
+def test_auto_augmentation_is_resolved_from_the_image_and_recorded():
+    y = torch.arange(64, dtype=torch.float32)[:, None].expand(64, 96)
+    rows = (0.8 * torch.sin(2 * torch.pi * y / 7))[None, None].clone()
+    assert train(rows, small_config("regression", 1, augment="auto")).config.augment == "none"
+    noise = torch.rand(1, 1, 64, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert train(noise, small_config("regression", 1, augment="auto")).config.augment == "dihedral"
+
+
+def test_configs_of_older_files_keep_how_they_were_trained():
+    old = TrainConfig().to_dict()
+    for key in ("lr_warmup", "lr_decay"):
+        old.pop(key)
+    old["augment"] = True
+    old["diffusion"].pop("noise_levels")
+    config = TrainConfig.from_dict(old)
+    assert (config.lr_warmup, config.lr_decay, config.augment) == (0, "none", "dihedral")
+    assert config.diffusion.noise_levels == "uniform"
+    assert TrainConfig(augment=False).augment == "none"
+    with pytest.raises(ValueError, match="augment"):
+        TrainConfig(augment="sideways")
+    with pytest.raises(ValueError, match="lr_decay"):
+        TrainConfig(lr_decay="step")
+
+
+def test_bf16_training_learns_and_auto_precision_is_resolved_and_recorded():
+    from inpaint.train import choose_precision
+
+    image = stripes()
+    ckpt = train(image, small_config("regression", 400, train_masks="box", augment="none", precision="bf16"))
+    assert ckpt.config.precision == "bf16"
+    assert all(v.dtype == torch.float32 for v in ckpt.model.values())  # autocast: the weights stay float32
+    data = held_out_eval_set(image, crop=16, count=8, masks="box", seed=3)
+    out = fill(ckpt.network(), ckpt.config, data.masked, data.known)[0]
+    hole = (~data.known).expand_as(out)
+    mse_model = ((out - data.truth)[hole] ** 2).mean()
+    assert mse_model < 0.5 * (data.truth[hole] ** 2).mean()  # beats a zero fill by half, as float32 training does
+    assert choose_precision("fp32", "cpu") == "fp32" and choose_precision("auto", "cpu") in ("fp32", "bf16")
+    resolved = train(image, small_config("regression", 1, precision="auto")).config.precision
+    assert resolved == choose_precision("auto", "cpu")
+
+
+def test_stopping_early_and_resuming_follows_the_schedule_of_the_whole_run():
+    config = small_config("diffusion", 8, lr_warmup=2, lr_decay="linear", augment="dihedral")
+    image = stripes()
+    part = train(image, config, until=3)
+    assert part.step == 3 and part.config.steps == 8
+    resumed = train(image, config, start=part)
+    whole = train(image, config)
+    for name, w in whole.model.items():
+        torch.testing.assert_close(resumed.model[name], w, rtol=0, atol=0, msg=name)

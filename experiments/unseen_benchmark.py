@@ -1,0 +1,284 @@
+"""The unseen-texture benchmark: what a short CPU training budget buys against PatchMatch.
+
+    python experiments/unseen_benchmark.py                      # 15 minutes per model, every texture
+    python experiments/unseen_benchmark.py --minutes 5
+    python experiments/unseen_benchmark.py --shard 2/4           # this machine's quarter of the textures
+    python experiments/unseen_benchmark.py --merge               # tables and plane from every texture's part
+    python experiments/unseen_benchmark.py --steps 2850 --recipe before --methods diffusion,patchmatch
+
+The textures are those of ``data/unseen/`` (see its SOURCES.md), which no
+default, demo or recipe decision of the toolkit may be tuned on.  Protocol, per
+texture: train each learned method on the left three quarters of the image (the
+top three quarters of a tall one) for ``--minutes`` of wall time on ``--threads``
+threads (or a fixed ``--steps``), then fill 8 crops of 128x128 from the rest:
+4 with the stroke holes of ``masks/thick-128`` and 4 with the boxes of
+``masks/box-128`` (the first masks of each set whose hole covers 3 to 35 % of
+the crop), with the default sampler.  PatchMatch fills the same holes.
+
+Each texture is one unit of work with its own seeds, written to
+``<out>/parts/<texture>.json``; the tables (``results.md``, ``results.csv``),
+the plane and ``run.json`` are made from whatever parts exist, so textures can
+be split over machines (``--shard i/n``) and merged where the parts meet.
+Models land in ``runs/unseen/<tag>/<texture>/<method>.pt`` and are reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import zlib
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+
+from inpaint.checkpoint import load_checkpoint
+from inpaint.compare import classical_filler, learned_filler, package_versions, result_rows, run_fills, summarize
+from inpaint.config import TrainConfig
+from inpaint.diffusion import DiffusionConfig
+from inpaint.evaluate import EvalSet
+from inpaint.fill import SamplerConfig
+from inpaint.io import read_image
+from inpaint.mask_sets import load_mask_set
+from inpaint.patches import Box, grid_crops
+from inpaint.perceptual import load_lpips
+from inpaint.report import markdown_table, plot_plane, save_grid, write_results
+from inpaint.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTURES = ROOT / "data" / "unseen"
+RESULTS = ROOT / "experiments" / "results" / "unseen"
+RUNS = ROOT / "runs" / "unseen"
+CROP, CROPS = 128, 8
+HOLE_SETS = (("thick-128", 4), ("box-128", 4))
+HOLE_RANGE = (0.03, 0.35)
+
+BEFORE = {"augment": "dihedral", "lr_warmup": 0, "lr_decay": "none", "noise_levels": "uniform"}
+"""The recipe before this benchmark existed: random quarter turns and flips, a constant rate, uniform t."""
+RECIPES = {
+    "default": {},
+    "before": BEFORE,
+    "before+auto-augment": {**BEFORE, "augment": "auto"},
+    "before+no-augment": {**BEFORE, "augment": "none"},
+    "before+lr-decay": {**BEFORE, "lr_warmup": 100, "lr_decay": "linear"},
+    "before+lognormal": {**BEFORE, "noise_levels": "lognormal"},
+    "after": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "lognormal"},
+    "after-uniform": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "uniform"},
+    "after+bf16": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "lognormal",
+                   "precision": "bf16"},
+}
+"""Training recipes by name: fields of TrainConfig or DiffusionConfig that differ from the library's defaults."""
+
+COLUMNS = ("texture", "method", "crop", "mask", "sample", "psnr", "ssim", "lpips", "sharpness", "blur_effect",
+           "diversity", "seconds_per_fill")
+SHOWN = {"psnr": "PSNR (dB) ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)"}
+
+
+def recipe_config(recipe: str, method: str, channels: int, steps: int, seed: int = 0) -> TrainConfig:
+    """The library's default TrainConfig for ``method`` with the fields of ``RECIPES[recipe]`` changed."""
+    changes = dict(RECIPES[recipe])
+    diffusion_fields = {k: changes.pop(k) for k in list(changes) if k in DiffusionConfig.__dataclass_fields__}
+    base = TrainConfig()
+    return replace(base, model=replace(base.model, method=method, image_channels=channels),
+                   diffusion=replace(base.diffusion, **diffusion_fields), steps=steps, seed=seed, **changes)
+
+
+def split(image: torch.Tensor) -> tuple[torch.Tensor, Box]:
+    """The pixels training never touches (H, W) bool, and the held-out box: the right quarter of a wide
+    (or square) image, the bottom quarter of a tall one."""
+    H, W = image.shape[-2:]
+    box = Box(0, W - W // 4, H, W // 4) if W >= H else Box(H - H // 4, 0, H // 4, W)
+    exclude = torch.zeros(H, W, dtype=torch.bool)
+    exclude[box.slices()] = True
+    return exclude, box
+
+
+def benchmark_holes() -> tuple[torch.Tensor, list[str]]:
+    """The 8 holes (8, 1, 128, 128) bool, True = known, and their names (``set/file``)."""
+    chosen, names = [], []
+    for folder, count in HOLE_SETS:
+        known, manifest = load_mask_set(ROOT / "masks" / folder)
+        picks = [i for i, m in enumerate(manifest["masks"]) if HOLE_RANGE[0] <= m["hole_fraction"] <= HOLE_RANGE[1]]
+        chosen.append(known[picks[:count]])
+        names += [f"{folder}/{manifest['masks'][i]['file']}" for i in picks[:count]]
+    return torch.cat(chosen), names
+
+
+def unit_seed(*parts: str) -> int:
+    """A seed from a unit's identity, the same in every process (unlike ``hash()``)."""
+    return zlib.crc32("/".join(parts).encode())
+
+
+def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float | None, device: str) -> tuple:
+    """Train (or reuse) one model; what the record says of it."""
+    if path.is_file():
+        ckpt = load_checkpoint(path)
+        print(f"  {config.method}: reusing {path.relative_to(ROOT)} ({ckpt.step} steps)", flush=True)
+    else:
+        t0 = time.perf_counter()
+        last = [t0]
+
+        def on_step(step: int, loss: float) -> None:
+            if time.perf_counter() - last[0] > 60:
+                last[0] = time.perf_counter()
+                print(f"  {config.method}: step {step}, loss {loss:.4f}, {last[0] - t0:.0f} s", flush=True)
+
+        ckpt = train(image, config, out=path, device=device, exclude=exclude, on_step=on_step, name=path.parent.name,
+                     minutes=minutes, save_every=10**9)
+        print(f"  {config.method}: {ckpt.step} steps in {ckpt.timing['seconds']:.0f} s", flush=True)
+    return ckpt, {"steps": ckpt.step, "augment": ckpt.config.augment, **ckpt.timing}
+
+
+def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
+    """One unit: train the learned methods on one texture, fill its 8 held-out crops with every method."""
+    name = Path(entry["file"]).stem
+    image, _ = read_image(TEXTURES / entry["file"])
+    exclude, box = split(image)
+    truth = grid_crops(image, box, CROP, CROPS)
+    if len(truth) < CROPS:
+        raise SystemExit(f"{entry['file']}: its held-out quarter holds {len(truth)} crops of {CROP}, not {CROPS}")
+    data = EvalSet(truth, holes)
+    print(f"{name}: {image.shape[-2]}x{image.shape[-1]}, held out {box}", flush=True)
+    rows, models, grid = [], {}, {"masked input": data.masked}
+    for method in args.methods:
+        seed = unit_seed(name, method)
+        if method == "patchmatch":
+            filler = classical_filler(method, seed)
+        else:
+            config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9)
+            ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
+                                               None if args.steps else args.minutes, args.device)
+            filler = learned_filler(ckpt, SamplerConfig(steps=args.sample_steps), 1, seed, "cpu")
+        outputs, seconds = run_fills(filler, data, batch=CROPS)
+        rows += result_rows(name, method, outputs, data, list(range(CROPS)), seconds, net)
+        grid[method] = outputs[0]
+    grid["truth"] = data.truth
+    out = RESULTS / args.tag
+    save_grid(grid, data.known, out / f"grid_{name}.png", title=f"{name}: held-out crops ({args.tag})")
+    return {"texture": name, "kind": entry.get("kind"), "models": models, "rows": rows}
+
+
+def ratio_rows(summary: list[dict]) -> list[dict]:
+    """Per texture: each method's metrics and diffusion's LPIPS over PatchMatch's."""
+    by = {(s["texture"], s["method"]): s for s in summary}
+    out = []
+    for texture in dict.fromkeys(s["texture"] for s in summary):
+        row = {"texture": texture}
+        for (t, m), s in by.items():
+            if t == texture:
+                row.update({f"{m} {k}": s[k] for k in SHOWN})
+        if (texture, "diffusion") in by and (texture, "patchmatch") in by:
+            row["LPIPS ratio"] = by[texture, "diffusion"]["lpips"] / by[texture, "patchmatch"]["lpips"]
+        out.append(row)
+    return out
+
+
+def merge(tag: str, argv: list[str]) -> None:
+    """Tables, CSV, plane and record from every part under ``RESULTS/tag/parts``."""
+    out = RESULTS / tag
+    parts = [json.loads(p.read_text()) for p in sorted((out / "parts").glob("*.json"))]
+    if not parts:
+        raise SystemExit(f"no parts in {out / 'parts'}: run the benchmark first")
+    rows = [r for p in parts for r in p["rows"]]
+    summary = summarize(rows)
+    methods = list(dict.fromkeys(s["method"] for s in summary))
+    per_texture = ratio_rows(summary)
+    means = mean_rows(summary, methods)
+    columns = ["texture", *[f"{m} {k}" for m in methods for k in SHOWN], "LPIPS ratio"]
+    mean_row = {"texture": "**mean**", **{f"{r['method']} {k}": r[k] for r in means for k in SHOWN}}
+    lp = {r["method"]: r["lpips"] for r in means}
+    if "diffusion" in lp and "patchmatch" in lp:
+        mean_row["LPIPS ratio"] = lp["diffusion"] / lp["patchmatch"]
+        wins = sum(r["LPIPS ratio"] < 1 for r in per_texture if "LPIPS ratio" in r)
+    formats = {c: (".2f" if "PSNR" in c or "sharp" in c or "ratio" in c else ".3f") for c in columns}
+    steps = {p["texture"]: {m: v.get("steps") for m, v in p["models"].items()} for p in parts}
+    text = [f"# Unseen-texture benchmark: {tag}\n",
+            f"{len(parts)} textures, {CROPS} held-out {CROP}x{CROP} crops each ({', '.join(f'{n} {s}' for s, n in HOLE_SETS)}"
+            f" holes); mean over crops; LPIPS ratio = diffusion / PatchMatch (below 1: diffusion better).\n",
+            markdown_table(per_texture + [mean_row], columns, formats)]
+    if "LPIPS ratio" in mean_row:
+        text.append(f"\nDiffusion better than PatchMatch on {wins} of {len(per_texture)} textures.")
+    text.append("\nMeans over textures ± standard error (crop errors combined):\n")
+    text.append(markdown_table([{**r, **{k: f"{r[k]:.3f} ± {r[k + '_se']:.3f}" for k in SHOWN}} for r in means],
+                               ["method", *SHOWN]).replace("| psnr |", "| PSNR (dB) |"))
+    text.append("\nSteps trained per texture: " + "; ".join(
+        f"{t} " + ", ".join(f"{m} {s}" for m, s in v.items()) for t, v in steps.items()) + ".")
+    text.append(f"\nCommand: `python experiments/unseen_benchmark.py {' '.join(argv)}`.\n")
+    (out / "results.md").write_text("\n".join(text))
+    write_results(rows, out / "results.csv", COLUMNS)
+    plot_plane(means, out / "plane.png", learned=("diffusion", "regression"),
+               title=f"{len(parts)} unseen textures, {tag} (mean ± standard error)")
+    record = {"tag": tag, "command": argv, "parts": {p["texture"]: {k: v for k, v in p.items() if k != "rows"}
+                                                     for p in parts},
+              "means": means, "versions": package_versions(), "python": sys.version.split()[0]}
+    (out / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    print((out / "results.md").read_text())
+
+
+def mean_rows(summary: list[dict], methods: list[str]) -> list[dict]:
+    """Per method, the mean over textures and its standard error sqrt(sum se^2) / n."""
+    out = []
+    for m in methods:
+        rs = [s for s in summary if s["method"] == m]
+        row = {"method": m}
+        for k in SHOWN:
+            row[k] = sum(r[k] for r in rs) / len(rs)
+            row[k + "_se"] = math.sqrt(sum(r[k + "_se"] ** 2 for r in rs)) / len(rs)
+        out.append(row)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 2)[2],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget per model")
+    parser.add_argument("--steps", type=int, default=None, help="train a fixed number of steps instead of --minutes")
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default="default")
+    parser.add_argument("--methods", default="diffusion,regression,patchmatch")
+    parser.add_argument("--textures", default=None, help="comma-separated stems (default: all of data/unseen)")
+    parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n interleaved shares of the textures")
+    parser.add_argument("--sample-steps", type=int, default=None,
+                        help="strided sampling steps instead of the default sampler's (for quick ablations)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads for training and sampling")
+    parser.add_argument("--device", default="cpu", help="where to train (sampling and scoring run on the CPU)")
+    parser.add_argument("--tag", default=None, help="results folder name (default: recipe and budget)")
+    parser.add_argument("--merge", action="store_true", help="only make the tables from the parts there are")
+    args = parser.parse_args()
+    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = set(args.methods) - {"diffusion", "regression", "patchmatch"}
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}; choose from diffusion, regression, patchmatch")
+    args.tag = args.tag or (f"{args.recipe}-" + (f"{args.steps}steps" if args.steps else f"{args.minutes:g}min")
+                            + (f"-sample{args.sample_steps}" if args.sample_steps else ""))
+    argv = sys.argv[1:]
+    if args.merge:
+        return merge(args.tag, argv)
+    i, n = (int(v) for v in args.shard.split("/"))
+    if not 1 <= i <= n:
+        parser.error(f"--shard {args.shard}: i must be in 1..n")
+    torch.set_num_threads(args.threads)
+    entries = json.loads((TEXTURES / "manifest.json").read_text())
+    if args.textures:
+        wanted = args.textures.split(",")
+        missing = set(wanted) - {Path(e["file"]).stem for e in entries}
+        if missing:
+            parser.error(f"no such textures in {TEXTURES}: {sorted(missing)}")
+        entries = [e for e in entries if Path(e["file"]).stem in wanted]
+    entries = entries[i - 1 :: n]
+    holes, hole_names = benchmark_holes()
+    net = load_lpips("cpu")
+    parts = RESULTS / args.tag / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        part = run_texture(entry, args, holes, hole_names, net)
+        part.update(recipe=args.recipe, config=asdict(recipe_config(args.recipe, "diffusion", 3, args.steps or 0)),
+                    holes=hole_names, minutes=None if args.steps else args.minutes, threads=args.threads)
+        (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
+    merge(args.tag, argv)
+
+
+if __name__ == "__main__":
+    main()
