@@ -69,6 +69,10 @@ RECIPES = {
     "after-uniform": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "uniform"},
     "after+bf16": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "lognormal",
                    "precision": "bf16"},
+    "after-uniform+bf16": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "uniform",
+                           "precision": "bf16"},
+    "after+bf16+crop128": {"augment": "auto", "lr_warmup": 100, "lr_decay": "linear", "noise_levels": "lognormal",
+                           "precision": "bf16", "crop": 128, "batch": 4},
 }
 """Training recipes by name: fields of TrainConfig or DiffusionConfig that differ from the library's defaults."""
 
@@ -195,9 +199,10 @@ def merge(tag: str, argv: list[str]) -> None:
         wins = sum(r["LPIPS ratio"] < 1 for r in per_texture if "LPIPS ratio" in r)
     formats = {c: (".2f" if "PSNR" in c or "sharp" in c or "ratio" in c else ".3f") for c in columns}
     steps = {p["texture"]: {m: v.get("steps") for m, v in p["models"].items()} for p in parts}
+    holes = ", ".join(f"{n} {s}" for s, n in HOLE_SETS)
     text = [f"# Unseen-texture benchmark: {tag}\n",
-            f"{len(parts)} textures, {CROPS} held-out {CROP}x{CROP} crops each ({', '.join(f'{n} {s}' for s, n in HOLE_SETS)}"
-            f" holes); mean over crops; LPIPS ratio = diffusion / PatchMatch (below 1: diffusion better).\n",
+            f"{len(parts)} textures, {CROPS} held-out {CROP}x{CROP} crops each ({holes} holes); mean over crops; "
+            "LPIPS ratio = diffusion / PatchMatch (below 1: diffusion better).\n",
             markdown_table(per_texture + [mean_row], columns, formats)]
     if "LPIPS ratio" in mean_row:
         text.append(f"\nDiffusion better than PatchMatch on {wins} of {len(per_texture)} textures.")
