@@ -38,7 +38,7 @@ from .config import TrainConfig
 from .diffusion import DiffusionConfig
 from .fill import SamplerConfig, fill
 from .patches import Box, valid_offsets
-from .sampling import Progress, repaint_schedule, strided_timesteps
+from .sampling import Progress, repaint_schedule
 from .train import StepCallback, train
 from .unet import METHODS, ModelConfig
 
@@ -423,8 +423,9 @@ def _sampler_moves(config: TrainConfig, sampler: SamplerConfig) -> int:
     sampler the model cannot run."""
     if config.method == "regression":
         return 1
-    ts = strided_timesteps(config.diffusion.timesteps, sampler.steps)
-    if sampler.resolve(config.method) == "repaint":
+    sampler = sampler.resolved(config.method)
+    ts = sampler.timesteps(config.diffusion.noise_schedule())
+    if sampler.sampler == "repaint":
         return len(repaint_schedule(len(ts), sampler.jump_length, sampler.jump_n_sample)) - 1
     return len(ts)
 
