@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import TrainConfig
-from .diffusion import make_denoiser
+from .inference import fast_denoiser
 from .dpm_solver import sample_dpmpp_2m
 from .regression import fill_regression
 from .sampling import (
@@ -180,7 +180,7 @@ def known_variance(x: Tensor, known: Tensor) -> Tensor:
 def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, generator, progress) -> Tensor:
     schedule = config.diffusion.noise_schedule()
     cond = {"x_known": x, "known": known} if config.model.conditional else {}
-    denoiser = make_denoiser(model, schedule, config.diffusion.prediction, **cond)
+    denoiser = fast_denoiser(model, schedule, config.diffusion.prediction, **cond)
     device = generator.device if generator is not None else x.device
     x_T = torch.randn(x.shape, generator=generator, device=device).to(x.device)
     sampler = sampler.resolved(config.method)
