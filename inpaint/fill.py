@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import TrainConfig
-from .inference import fast_denoiser
 from .dpm_solver import sample_dpmpp_2m
+from .inference import fast_denoiser
 from .regression import fill_regression
 from .sampling import (
     GRIDS, SAMPLERS, VARIANCES, Progress, karras_timesteps, sample_ddim, sample_ddpm, sample_repaint, start_timestep,
@@ -166,14 +166,14 @@ def fill(
 
 
 def known_variance(x: Tensor, known: Tensor) -> Tensor:
-    """Per-sample variance (B,) of the known pixels (over pixels and channels): the texture's
-    variance, which bounds the x0 uncertainty of the analytic variance; 1 (the bound for
-    [-1, 1] data) where fewer than two pixels are known."""
-    k = known.expand_as(x).to(torch.float64)
+    """Per-sample variance (B,) of the known pixels, per channel and averaged over the channels:
+    the texture's variance, which bounds the x0 uncertainty of the analytic variance; 1 (the
+    bound for [-1, 1] data) where fewer than two pixels are known."""
+    k = known.to(torch.float64)
     n = k.flatten(1).sum(1)
     xd = x.to(torch.float64) * k
-    mean = xd.flatten(1).sum(1) / n.clamp(min=1)
-    var = (xd**2).flatten(1).sum(1) / n.clamp(min=1) - mean**2
+    mean = xd.flatten(2).sum(2) / n.clamp(min=1)[:, None]  # (B, C)
+    var = ((xd**2).flatten(2).sum(2) / n.clamp(min=1)[:, None] - mean**2).mean(1)
     return torch.where(n >= 2, var.clamp(min=1e-6), torch.ones_like(var)).cpu()
 
 

@@ -305,3 +305,18 @@ def test_one_or_two_steps_from_a_meaningful_start(steps):
     # an eps model off by 1 % of the noise: the one-step x0 error is sigma times that
     eps_err = 0.01
     assert sigmas(sch)[ts[0]] * eps_err < 0.1 < sigmas(sch)[-1] * eps_err
+
+
+def test_known_variance_is_the_per_channel_variance_of_the_known_pixels():
+    from inpaint.fill import known_variance
+
+    g = _gen(44)
+    x = torch.randn(2, 3, 16, 16, generator=g) * torch.tensor([0.1, 0.2, 0.3])[:, None, None] + torch.tensor([1.0, -1.0, 0.0])[:, None, None]
+    known = torch.rand(2, 1, 16, 16, generator=g) < 0.5
+    known[1] = False
+    known[1, 0, 0, 0] = True  # one known pixel: no estimate, the [-1, 1] bound
+    v = known_variance(x, known)
+    k = known[0, 0]
+    expected = torch.stack([x[0, c][k].double().var(unbiased=False) for c in range(3)]).mean()
+    torch.testing.assert_close(v[0], expected)
+    assert v[1] == 1.0
