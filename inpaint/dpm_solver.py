@@ -1,4 +1,4 @@
-"""DPM-Solver++(2M) and its SDE variant: second-order multistep samplers for few steps.
+"""Samplers beyond the ancestral chain: DPM-Solver++(2M), its SDE variant, and predictor-corrector.
 
 Lu et al., "DPM-Solver++: Fast Solver for Guided Sampling of Diffusion
 Probabilistic Models" (2022), Alg. 2 (2M) and Sec. 5 / Appendix (SDE-DPM-Solver++2M);
@@ -15,8 +15,8 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
-from .sampling import Progress, _pairs, _paste, _randn, _x0_estimate
-from .schedule import NoiseSchedule
+from .sampling import Progress, _long, _pairs, _paste, _randn, _x0_estimate
+from .schedule import NoiseSchedule, posterior
 
 
 def _alpha_sigma_lambda(schedule: NoiseSchedule, t: int) -> tuple[float, float, float]:
@@ -74,4 +74,54 @@ def sample_dpmpp_2m(
             x0_prev, h_prev = x0, h
         if progress is not None:
             progress(i + 1, len(pairs))
+    return _paste(x, known, x_known)
+
+
+@torch.no_grad()
+def sample_pc(
+    denoiser: Denoiser,
+    x_T: Tensor,
+    schedule: NoiseSchedule,
+    *,
+    timesteps: Sequence[int] | None = None,
+    corrector_steps: int = 1,
+    snr: float = 0.16,
+    known: Tensor | None = None,
+    x_known: Tensor | None = None,
+    clip: bool = True,
+    generator: torch.Generator | None = None,
+    progress: Progress | None = None,
+) -> Tensor:
+    """Predictor-corrector sampling (Song et al. 2021, "Score-Based Generative Modeling through
+    SDEs", Alg. 2): an ancestral step, then ``corrector_steps`` Langevin steps at the new level.
+
+    The score at level s is -eps_hat / sqrt(1 - abar_s), with eps_hat implied by the (clipped,
+    pasted) x0 estimate; each Langevin step is x <- x + e score + sqrt(2 e) z with
+    e = 2 (snr |z| / |score|)^2 per sample (the step size rule of the paper's code, with
+    alpha = 1).  Each corrector step costs one more network call; none follows the last step.
+    Other parameters as in :func:`inpaint.sampling.sample_ddpm`.
+    """
+    if corrector_steps < 0 or snr <= 0:
+        raise ValueError("corrector_steps must be >= 0 and snr positive")
+    pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    total = len(pairs) + corrector_steps * (len(pairs) - 1)
+    done, x = 0, x_T
+    for t, s in pairs:
+        x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
+        mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
+        x = mean + var.sqrt() * _randn(x, generator) if s >= 0 else mean
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        for _ in range(corrector_steps if s >= 0 else 0):
+            a = float(schedule.alpha_bar(torch.tensor(s)))
+            x0 = _x0_estimate(denoiser, x, s, known, x_known, clip)
+            score = -(x - a**0.5 * x0) / (1 - a)
+            z = _randn(x, generator)
+            ratio = z.flatten(1).norm(dim=1) / score.flatten(1).norm(dim=1).clamp(min=1e-12)
+            e = (2 * (snr * ratio) ** 2).reshape(-1, *([1] * (x.ndim - 1)))
+            x = x + e * score + (2 * e).sqrt() * z
+            done += 1
+            if progress is not None:
+                progress(done, total)
     return _paste(x, known, x_known)

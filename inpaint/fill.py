@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import TrainConfig
-from .dpm_solver import sample_dpmpp_2m
+from .dpm_solver import sample_dpmpp_2m, sample_pc
 from .inference import fast_denoiser
 from .regression import fill_regression
 from .sampling import (
@@ -25,7 +25,7 @@ class SamplerConfig:
 
     Parameters
     ----------
-    sampler : {'ddpm', 'ddim', 'dpmpp-2m', 'dpmpp-2m-sde', 'repaint'} or None
+    sampler : {'ddpm', 'ddim', 'dpmpp-2m', 'dpmpp-2m-sde', 'pc', 'repaint'} or None
         None is :data:`DEFAULT_SAMPLER` for the conditional model (with
         ``steps`` when given; its grid, variance, sigma_max and rho are the
         default's) and 'repaint' for the unconditional one.
@@ -52,6 +52,8 @@ class SamplerConfig:
     variance : {'posterior', 'analytic'}
         Variance of the ancestral ('ddpm') steps: the posterior's, or with the
         uncertainty of the x0 estimate added (Analytic-DPM).
+    corrector_steps, snr : int, float
+        Langevin steps after each ancestral step of 'pc', and their signal-to-noise ratio.
     """
 
     sampler: str | None = None
@@ -64,6 +66,8 @@ class SamplerConfig:
     rho: float = 7.0
     sigma_max: float | None = None
     variance: str = "posterior"
+    corrector_steps: int = 1
+    snr: float = 0.16
 
     def __post_init__(self) -> None:
         if self.sampler is not None and self.sampler not in SAMPLERS:
@@ -194,6 +198,9 @@ def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, genera
             return sample_ddpm(denoiser, x_T, schedule, **var, **paste, **common)
         if name == "ddim":
             return sample_ddim(denoiser, x_T, schedule, eta=sampler.eta, **paste, **common)
+        if name == "pc":
+            pc = dict(corrector_steps=sampler.corrector_steps, snr=sampler.snr)
+            return sample_pc(denoiser, x_T, schedule, **pc, **paste, **common)
         if name.startswith("dpmpp"):
             return sample_dpmpp_2m(denoiser, x_T, schedule, eta=1.0 if name == "dpmpp-2m-sde" else 0.0, **paste, **common)
         return sample_repaint(

@@ -427,6 +427,8 @@ def _sampler_moves(config: TrainConfig, sampler: SamplerConfig) -> int:
     ts = sampler.timesteps(config.diffusion.noise_schedule())
     if sampler.sampler == "repaint":
         return len(repaint_schedule(len(ts), sampler.jump_length, sampler.jump_n_sample)) - 1
+    if sampler.sampler == "pc":
+        return len(ts) + sampler.corrector_steps * (len(ts) - 1)
     return len(ts)
 
 

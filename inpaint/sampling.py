@@ -12,7 +12,8 @@ and leaves out the final -1 (the clean image), which every sampler appends.
 
 Samplers for few steps: ancestral steps with the x0-uncertainty variance of
 Analytic-DPM (``sample_ddpm(..., variance="analytic")``), DDIM with a small
-``eta``, and DPM-Solver++(2M) and its SDE variant (:mod:`inpaint.dpm_solver`).
+``eta``, DPM-Solver++(2M) and its SDE variant, and predictor-corrector with a
+Langevin corrector (:mod:`inpaint.dpm_solver`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from torch import Tensor
 from .diffusion import Denoiser, to_eps
 from .schedule import NoiseSchedule, _bcast, posterior, q_jump, q_sample
 
-SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "repaint")
+SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 GRIDS = ("strided", "karras")
 VARIANCES = ("posterior", "analytic")
 Progress = Callable[[int, int], None]
