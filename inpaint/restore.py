@@ -58,7 +58,8 @@ PSNR 25.8 dB); the reference's linear schedule at T = 1000 leaves them
 speckled (2.96x, 24.8 dB) after the same 2000 steps.
 """
 DEFAULT_SAMPLE_STEPS = 250
-"""DDPM steps strided over the model's T."""
+"""Steps of the default sampler (:data:`inpaint.fill.DEFAULT_SAMPLER`); the restore quality
+study used DDPM strided over the model's T with as many steps."""
 MARGIN = 32
 """Pixels of context kept around each hole's bounding box."""
 MAX_SIDE = 128
@@ -458,7 +459,8 @@ def restore(
     config : TrainConfig
         Usually :func:`restore_config`.
     sampler : SamplerConfig
-        Default: DDPM (RePaint for a repaint model) with ``DEFAULT_SAMPLE_STEPS`` steps.
+        Default: the default sampler of :func:`inpaint.fill.fill` (RePaint for a repaint model)
+        with ``DEFAULT_SAMPLE_STEPS`` steps.
     generator : torch.Generator, optional
         Noise of the fill (on ``device``); training draws from ``config.seed``.
     checkpoint_path : path, optional
