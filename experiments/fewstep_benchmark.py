@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--timing-only", action="store_true", help="only time the default sampler (first run's crops)")
     parser.add_argument("--out", default="experiments/results/fewstep")
     args = parser.parse_args()
     out_dir = Path(args.out)
@@ -108,6 +109,11 @@ def main() -> None:
         known = load_mask_set(args.masks)[0][: len(truth)]
         x = torch.where(known, truth, 0.0)
         name = Path(texture).stem
+        if args.timing_only:
+            timing = time_default(net, config, x, known, args.seed)
+            (out_dir / "timing.json").write_text(json.dumps({"args": vars(args), "timing": timing,
+                                                             "loadavg": os.getloadavg()}, indent=2))
+            return
         ref_out, ref = run_one(net, config, x, known, truth, SamplerConfig("ddpm"), args.seed, lpips_net)
         rows.append({"texture": name, "model": model, "sampler": "ddpm strided (reference)", "steps": d.timesteps,
                      **ref, "d_lpips": 0.0})

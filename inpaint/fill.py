@@ -108,7 +108,7 @@ class SamplerConfig:
         return strided_timesteps(schedule.T, steps, start=start)
 
 
-DEFAULT_SAMPLER = SamplerConfig("ddpm", steps=20, grid="karras", sigma_max=10.0, variance="analytic")
+DEFAULT_SAMPLER = SamplerConfig("ddpm", steps=25, grid="karras", sigma_max=10.0, variance="analytic")
 """The sampler of ``fill`` for conditional models (``sampler=None``); see experiments/README.md."""
 
 

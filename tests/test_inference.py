@@ -47,3 +47,15 @@ def test_fast_denoiser_rejects_bad_sizes():
     fast = fast_denoiser(model, NoiseSchedule.cosine(10), "eps")
     with pytest.raises(ValueError):
         fast(torch.zeros(1, 1, 12, 16), torch.zeros(1, dtype=torch.long))
+
+
+def test_guided_denoiser_combines_the_two_estimates():
+    from inpaint.inference import guided_denoiser
+
+    cond = lambda x, t: x + 1.0  # noqa: E731
+    uncond = lambda x, t: 2 * x  # noqa: E731
+    x, t = torch.randn(2, 1, 4, 4), torch.zeros(2, dtype=torch.long)
+    torch.testing.assert_close(guided_denoiser(cond, uncond, 0.0)(x, t), x + 1)
+    torch.testing.assert_close(guided_denoiser(cond, uncond, 2.0)(x, t), 3 * (x + 1) - 4 * x)
+    with pytest.raises(ValueError):
+        guided_denoiser(cond, uncond, -1.0)
