@@ -22,6 +22,7 @@ from .fill import SamplerConfig, fill
 from .io import read_image, read_mask, write_image
 from .masks import parse_families
 from .orientation import AUGMENTATIONS
+from .sampling import SAMPLERS
 from .schedule import SCHEDULES
 from .train import train
 from .training_report import write_training_report
@@ -144,9 +145,10 @@ def info(checkpoint) -> None:
 @click.option("--mask", required=True, help="PNG of the image's size, WHITE where the hole is.")
 @click.option("--checkpoint", required=True, help="A checkpoint written by train-texture.")
 @click.option("--out", required=True, help="Output image; with --samples N > 1, OUT_0.png ... OUT_{N-1}.png.")
-@click.option("--sampler", type=click.Choice(("ddpm", "ddim", "repaint")), default=None,
-              help="Default: ddpm for diffusion, repaint for repaint models.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps [default: all T; 250 for repaint].")
+@click.option("--sampler", type=click.Choice(SAMPLERS), default=None,
+              help="Default: the library's fast default (fill.DEFAULT_SAMPLER) for diffusion, repaint for repaint models.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Denoising steps [default: the default sampler's; all T for a named sampler; 250 for repaint].")
 @click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
 @click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import TrainConfig
-from .diffusion import make_denoiser
+from .dpm_solver import sample_dpmpp_2m, sample_pc
+from .inference import fast_denoiser
 from .regression import fill_regression
-from .sampling import SAMPLERS, Progress, sample_ddim, sample_ddpm, sample_repaint, strided_timesteps
+from .sampling import (
+    GRIDS, SAMPLERS, VARIANCES, Progress, karras_timesteps, sample_ddim, sample_ddpm, sample_repaint, start_timestep,
+    strided_timesteps,
+)
+from .schedule import NoiseSchedule
 
 
 @dataclass(frozen=True)
@@ -20,18 +25,35 @@ class SamplerConfig:
 
     Parameters
     ----------
-    sampler : {'ddpm', 'ddim', 'repaint'} or None
-        None picks 'ddpm' for the conditional model and 'repaint' for the
-        unconditional one.
+    sampler : {'ddpm', 'ddim', 'dpmpp-2m', 'dpmpp-2m-sde', 'pc', 'repaint'} or None
+        None is :data:`DEFAULT_SAMPLER` for the conditional model (with
+        ``steps`` when given; its grid, variance, sigma_max and rho are the
+        default's) and 'repaint' for the unconditional one.
     steps : int or None
-        Number of denoising steps, evenly strided over T; None = all T.
+        Number of denoising steps; None = every timestep of the grid (all T
+        for the strided grid from T-1), or the default's for ``sampler=None``.
     eta : float
-        DDIM stochasticity.
+        DDIM stochasticity: 0 is deterministic; a small eta (0.1 to 0.3) adds a
+        little fresh noise at each step, which washes out part of the starting
+        noise that deterministic DDIM carries to the end; 1 is ancestral.
     jump_length, jump_n_sample : int
         RePaint's resampling (the paper uses 10 and 10 over 250 steps).
     paste : bool
         Replace the known pixels of every x0 estimate by the input's (the
         reference's sampler).  The final output keeps known pixels either way.
+    grid : {'strided', 'karras'}
+        Evenly strided timesteps, or the noise levels of Karras et al. (2022)
+        with exponent ``rho`` (:func:`inpaint.sampling.karras_timesteps`).
+    rho : float
+        Exponent of the Karras grid (7: most steps at low noise).
+    sigma_max : float or None
+        Start at the noisiest timestep with sqrt((1 - abar) / abar) <= sigma_max
+        (:func:`inpaint.sampling.start_timestep`); None starts at T-1.
+    variance : {'posterior', 'analytic'}
+        Variance of the ancestral ('ddpm') steps: the posterior's, or with the
+        uncertainty of the x0 estimate added (Analytic-DPM).
+    corrector_steps, snr : int, float
+        Langevin steps after each ancestral step of 'pc', and their signal-to-noise ratio.
     """
 
     sampler: str | None = None
@@ -40,19 +62,54 @@ class SamplerConfig:
     jump_length: int = 10
     jump_n_sample: int = 10
     paste: bool = True
+    grid: str = "strided"
+    rho: float = 7.0
+    sigma_max: float | None = None
+    variance: str = "posterior"
+    corrector_steps: int = 1
+    snr: float = 0.16
 
     def __post_init__(self) -> None:
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {self.sampler!r}")
         if self.steps is not None and self.steps < 1:
             raise ValueError(f"steps must be >= 1, got {self.steps}")
+        if self.grid not in GRIDS:
+            raise ValueError(f"grid must be one of {', '.join(GRIDS)}; got {self.grid!r}")
+        if self.variance not in VARIANCES:
+            raise ValueError(f"variance must be one of {', '.join(VARIANCES)}; got {self.variance!r}")
+        if self.eta < 0:
+            raise ValueError(f"eta must be >= 0, got {self.eta}")
+        if self.rho <= 0 or (self.sigma_max is not None and self.sigma_max <= 0):
+            raise ValueError("rho and sigma_max must be positive")
 
     def resolve(self, method: str) -> str:
+        return self.resolved(method).sampler
+
+    def resolved(self, method: str) -> "SamplerConfig":
+        """This config with ``sampler=None`` replaced by the default for a ``method`` model."""
         if self.sampler is None:
-            return "repaint" if method == "repaint" else "ddpm"
+            if method == "repaint":
+                return replace(self, sampler="repaint")
+            return replace(DEFAULT_SAMPLER, steps=self.steps or DEFAULT_SAMPLER.steps, paste=self.paste)
         if self.sampler == "repaint" and method != "repaint":
             raise ValueError("the repaint sampler needs a model trained with --method repaint")
-        return self.sampler
+        return self
+
+    def timesteps(self, schedule: NoiseSchedule) -> list[int]:
+        """The decreasing timestep list this config samples on (call on a resolved config).
+
+        ``steps`` larger than the timesteps from the start down to 0 takes them all.
+        """
+        start = start_timestep(schedule, self.sigma_max)
+        steps = None if self.steps is None else min(self.steps, start + 1)  # a short chain has fewer
+        if self.grid == "karras":
+            return karras_timesteps(schedule, steps, rho=self.rho, sigma_max=self.sigma_max)
+        return strided_timesteps(schedule.T, steps, start=start)
+
+
+DEFAULT_SAMPLER = SamplerConfig("ddpm", steps=25, grid="karras", sigma_max=10.0, variance="analytic")
+"""The sampler of ``fill`` for conditional models (``sampler=None``); see experiments/README.md."""
 
 
 def pad_to_multiple(x: Tensor, known: Tensor, multiple: int) -> tuple[Tensor, Tensor, tuple[int, int]]:
@@ -100,6 +157,7 @@ def fill(
     Tensor (samples, B, C, H, W), equal to ``x_known`` at known pixels.
     """
     _check_inputs(x_known, known, config)
+    x_known = x_known.masked_fill(~known, 0.0)  # select: NaN * 0 is NaN, so a NaN hole pixel would spread
     B = x_known.shape[0]
     x, k, (H, W) = pad_to_multiple(x_known, known, config.model.multiple)
     x, k = x.repeat(samples, 1, 1, 1), k.repeat(samples, 1, 1, 1)
@@ -111,21 +169,40 @@ def fill(
     return out.reshape(samples, B, *out.shape[1:])
 
 
+def known_variance(x: Tensor, known: Tensor) -> Tensor:
+    """Per-sample variance (B,) of the known pixels, per channel and averaged over the channels:
+    the texture's variance, which bounds the x0 uncertainty of the analytic variance; 1 (the
+    bound for [-1, 1] data) where fewer than two pixels are known."""
+    k = known.to(torch.float64)
+    n = k.flatten(1).sum(1)
+    xd = x.to(torch.float64) * k
+    mean = xd.flatten(2).sum(2) / n.clamp(min=1)[:, None]  # (B, C)
+    var = ((xd**2).flatten(2).sum(2) / n.clamp(min=1)[:, None] - mean**2).mean(1)
+    return torch.where(n >= 2, var.clamp(min=1e-6), torch.ones_like(var)).cpu()
+
+
 def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, generator, progress) -> Tensor:
     schedule = config.diffusion.noise_schedule()
     cond = {"x_known": x, "known": known} if config.model.conditional else {}
-    denoiser = make_denoiser(model, schedule, config.diffusion.prediction, **cond)
+    denoiser = fast_denoiser(model, schedule, config.diffusion.prediction, **cond)
     device = generator.device if generator is not None else x.device
     x_T = torch.randn(x.shape, generator=generator, device=device).to(x.device)
-    ts = strided_timesteps(schedule.T, sampler.steps)
+    sampler = sampler.resolved(config.method)
+    ts = sampler.timesteps(schedule)
     paste = {"known": known, "x_known": x} if sampler.paste else {}
-    name = sampler.resolve(config.method)
+    name = sampler.sampler
     common = dict(timesteps=ts, generator=generator, progress=progress)
     with torch.inference_mode():
         if name == "ddpm":
-            return sample_ddpm(denoiser, x_T, schedule, **paste, **common)
+            var = dict(variance=sampler.variance, data_var=known_variance(x, known))
+            return sample_ddpm(denoiser, x_T, schedule, **var, **paste, **common)
         if name == "ddim":
             return sample_ddim(denoiser, x_T, schedule, eta=sampler.eta, **paste, **common)
+        if name == "pc":
+            pc = dict(corrector_steps=sampler.corrector_steps, snr=sampler.snr)
+            return sample_pc(denoiser, x_T, schedule, **pc, **paste, **common)
+        if name.startswith("dpmpp"):
+            return sample_dpmpp_2m(denoiser, x_T, schedule, eta=1.0 if name == "dpmpp-2m-sde" else 0.0, **paste, **common)
         return sample_repaint(
             denoiser, x_T, schedule, known=known, x_known=x,
             jump_length=sampler.jump_length, jump_n_sample=sampler.jump_n_sample, **common,
@@ -143,3 +220,5 @@ def _check_inputs(x_known: Tensor, known: Tensor, config: TrainConfig) -> None:
         raise ValueError(f"known must be a bool tensor (B, 1, H, W) matching the image, got {tuple(known.shape)} {known.dtype}")
     if bool(known.all()):
         raise ValueError("the mask has no hole: nothing to fill")
+    if not bool(torch.isfinite(x_known).logical_or(~known).all()):
+        raise ValueError("x_known has non-finite values at known pixels; mark them as hole (known = False)")

@@ -38,7 +38,7 @@ from .config import TrainConfig
 from .diffusion import DiffusionConfig
 from .fill import SamplerConfig, fill
 from .patches import Box, valid_offsets
-from .sampling import Progress, repaint_schedule, strided_timesteps
+from .sampling import Progress, repaint_schedule
 from .train import StepCallback, train
 from .unet import METHODS, ModelConfig
 
@@ -58,7 +58,8 @@ PSNR 25.8 dB); the reference's linear schedule at T = 1000 leaves them
 speckled (2.96x, 24.8 dB) after the same 2000 steps.
 """
 DEFAULT_SAMPLE_STEPS = 250
-"""DDPM steps strided over the model's T."""
+"""Steps of the default sampler (:data:`inpaint.fill.DEFAULT_SAMPLER`); the restore quality
+study used DDPM strided over the model's T with as many steps."""
 MARGIN = 32
 """Pixels of context kept around each hole's bounding box."""
 MAX_SIDE = 128
@@ -427,9 +428,12 @@ def _sampler_moves(config: TrainConfig, sampler: SamplerConfig) -> int:
     sampler the model cannot run."""
     if config.method == "regression":
         return 1
-    ts = strided_timesteps(config.diffusion.timesteps, sampler.steps)
-    if sampler.resolve(config.method) == "repaint":
+    sampler = sampler.resolved(config.method)
+    ts = sampler.timesteps(config.diffusion.noise_schedule())
+    if sampler.sampler == "repaint":
         return len(repaint_schedule(len(ts), sampler.jump_length, sampler.jump_n_sample)) - 1
+    if sampler.sampler == "pc":
+        return len(ts) + sampler.corrector_steps * (len(ts) - 1)
     return len(ts)
 
 
@@ -460,7 +464,8 @@ def restore(
     config : TrainConfig
         Usually :func:`restore_config`.
     sampler : SamplerConfig
-        Default: DDPM (RePaint for a repaint model) with ``DEFAULT_SAMPLE_STEPS`` steps.
+        Default: the default sampler of :func:`inpaint.fill.fill` (RePaint for a repaint model)
+        with ``DEFAULT_SAMPLE_STEPS`` steps.
     generator : torch.Generator, optional
         Noise of the fill (on ``device``); training draws from ``config.seed``.
     checkpoint_path : path, optional

@@ -5,9 +5,15 @@ Every sampler takes a ``torch.Generator`` for its noise and an optional
 returns an image whose known pixels equal ``x_known``'s exactly.
 
 Timestep lists come from pure functions (:func:`strided_timesteps`,
-:func:`repaint_schedule`) so tests can check them.  A timestep list is
-descending, starts at T-1 (pure noise) and leaves out the final -1 (the clean
-image), which every sampler appends.
+:func:`karras_timesteps`, :func:`repaint_schedule`) so tests can check them.
+A timestep list is descending, starts at T-1 (pure noise) or at
+:func:`start_timestep` (the noisiest step whose x0 estimate means something)
+and leaves out the final -1 (the clean image), which every sampler appends.
+
+Samplers for few steps: ancestral steps with the x0-uncertainty variance of
+Analytic-DPM (``sample_ddpm(..., variance="analytic")``), DDIM with a small
+``eta``, DPM-Solver++(2M) and its SDE variant, and predictor-corrector with a
+Langevin corrector (:mod:`inpaint.dpm_solver`).
 """
 
 from __future__ import annotations
@@ -18,26 +24,105 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser, to_eps
-from .schedule import NoiseSchedule, posterior, q_jump, q_sample
+from .schedule import NoiseSchedule, _bcast, posterior, q_jump, q_sample
 
-SAMPLERS = ("ddpm", "ddim", "repaint")
+SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
+GRIDS = ("strided", "karras")
+VARIANCES = ("posterior", "analytic")
 Progress = Callable[[int, int], None]
 
 
-def strided_timesteps(T: int, steps: int | None = None) -> list[int]:
-    """``steps`` evenly spaced timesteps from T-1 down to 0 (all T when None).
+def strided_timesteps(T: int, steps: int | None = None, *, start: int | None = None) -> list[int]:
+    """``steps`` evenly spaced timesteps from ``start`` (default T-1) down to 0 (all when None).
 
     Examples
     --------
     >>> strided_timesteps(1000, 4)
     [999, 666, 333, 0]
+    >>> strided_timesteps(1000, 3, start=500)
+    [500, 250, 0]
     """
-    steps = T if steps is None else steps
-    if not 1 <= steps <= T:
-        raise ValueError(f"steps must be between 1 and T={T}, got {steps}")
+    start = T - 1 if start is None else start
+    if not 0 <= start <= T - 1:
+        raise ValueError(f"start must be between 0 and T-1={T - 1}, got {start}")
+    steps = start + 1 if steps is None else steps
+    if not 1 <= steps <= start + 1:
+        raise ValueError(f"steps must be between 1 and {start + 1} (the timesteps from {start} to 0), got {steps}")
     if steps == 1:
-        return [T - 1]
-    return [round(i * (T - 1) / (steps - 1)) for i in range(steps - 1, -1, -1)]
+        return [start]
+    return [round(i * start / (steps - 1)) for i in range(steps - 1, -1, -1)]
+
+
+def sigmas(schedule: NoiseSchedule) -> Tensor:
+    """Noise-to-signal ratio sqrt((1 - abar_t) / abar_t) of every timestep, float64 (T,), increasing.
+
+    It is the noise level of Karras et al. (2022): x_t / sqrt(abar_t) = x0 + sigma_t eps.
+    """
+    a = schedule.alphas_cumprod
+    return ((1 - a) / a).sqrt()
+
+
+def start_timestep(schedule: NoiseSchedule, sigma_max: float | None = None) -> int:
+    """The noisiest timestep whose noise level is at most ``sigma_max`` (None: T-1).
+
+    An eps model's x0 estimate is (x_t - sqrt(1 - abar) eps_hat) / sqrt(abar): its
+    error is the error of eps_hat times sigma_t.  At the zero-SNR end of the cosine
+    schedule (abar_{T-1} = 1.5e-8, sigma = 8100) that estimate is noise, so a short
+    chain started there returns it, clipped.  Starting at a moderate sigma_max and
+    treating x_T ~ N(0, I) as x at that step neglects a signal of relative size
+    sqrt(abar) = 1 / sqrt(1 + sigma_max^2).
+
+    Examples
+    --------
+    >>> start_timestep(NoiseSchedule.cosine(400), 10.0)
+    373
+    """
+    if sigma_max is None:
+        return schedule.T - 1
+    if not sigma_max > 0:
+        raise ValueError(f"sigma_max must be positive, got {sigma_max}")
+    below = torch.nonzero(sigmas(schedule) <= sigma_max)
+    return int(below.max()) if len(below) else 0
+
+
+def karras_timesteps(
+    schedule: NoiseSchedule, steps: int | None = None, *, rho: float = 7.0, sigma_max: float | None = None
+) -> list[int]:
+    """``steps`` timesteps whose noise levels follow Karras et al. (2022), eq. 5.
+
+    sigma_i = (sigma_max^(1/rho) + i / (steps - 1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,
+    i = 0 .. steps - 1, with sigma_max the level of :func:`start_timestep` and
+    sigma_min that of t = 0, each mapped to the discrete timestep nearest in
+    log sigma.  rho = 7 puts most steps at low noise, where the fine detail is
+    drawn; rho = 1 spaces sigma evenly.  Where two levels round to one
+    timestep, the lower one moves up, so the list always has ``steps``
+    distinct entries, from the start down to 0.
+
+    Examples
+    --------
+    >>> karras_timesteps(NoiseSchedule.cosine(400), 5, sigma_max=10.0)
+    [373, 317, 156, 27, 0]
+    """
+    if rho <= 0:
+        raise ValueError(f"rho must be positive, got {rho}")
+    start = start_timestep(schedule, sigma_max)
+    steps = start + 1 if steps is None else steps
+    if not 1 <= steps <= start + 1:
+        raise ValueError(f"steps must be between 1 and {start + 1} (the timesteps from {start} to 0), got {steps}")
+    if steps == 1:
+        return [start]
+    log_sig = sigmas(schedule).log()
+    hi, lo = log_sig[start].exp() ** (1 / rho), log_sig[0].exp() ** (1 / rho)
+    ramp = torch.linspace(0, 1, steps, dtype=torch.float64)
+    target = (hi + ramp * (lo - hi)) ** rho
+    ts = (log_sig[None, : start + 1] - target.log()[:, None]).abs().argmin(1).tolist()
+    ts[-1] = 0
+    for i in range(steps - 2, -1, -1):  # collisions at the low end: move up
+        ts[i] = max(ts[i], ts[i + 1] + 1)
+    ts[0] = start
+    for i in range(1, steps):  # and never above the start
+        ts[i] = min(ts[i], ts[i - 1] - 1)
+    return ts
 
 
 def repaint_schedule(steps: int, jump_length: int = 10, jump_n_sample: int = 10) -> list[int]:
@@ -101,6 +186,36 @@ def _long(t: int, x: Tensor) -> Tensor:
     return torch.full((x.shape[0],), t, dtype=torch.long)
 
 
+def x0_variance(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: int, *, hole: Tensor | None = None,
+                data_var: float | Tensor = 1.0) -> Tensor:
+    """Per-sample estimate of the mean per-pixel variance of x0 given x_t (Bao et al. 2022).
+
+    Analytic-DPM, eq. 7 and Theorem 1: E[Var(x0 | x_t)] = (1 - abar) / abar (1 - E|eps_hat|^2 / d),
+    with eps_hat the noise that the x0 estimate implies.  The expectation over
+    the data is taken here over the pixels of the current sample (its hole,
+    when ``hole`` is given), so no pass over training data is needed.  The
+    estimate is clipped to [0, v_max] with v_max = data_var (1 - abar) /
+    (abar data_var + 1 - abar), the variance of x0 given x_t for Gaussian data
+    of variance ``data_var``: with data_var = 1, the bound of Bao et al.'s
+    Theorem 2 for data in [-1, 1], the step's variance lies between DDPM's two
+    choices, beta-tilde (x0 certain) and beta (x0 ~ N(0, 1)).
+
+    Returns
+    -------
+    Tensor (B,), float64.
+    """
+    a = float(schedule.alpha_bar(torch.tensor(t)))
+    eps2 = ((x_t - a**0.5 * x0) ** 2 / (1 - a)).double()
+    if hole is None:
+        gamma = eps2.flatten(1).mean(1)
+    else:
+        h = hole.expand_as(eps2).double()
+        gamma = (eps2 * h).flatten(1).sum(1) / h.flatten(1).sum(1).clamp(min=1)
+    data_var = torch.as_tensor(data_var, dtype=torch.float64, device=gamma.device)
+    v_max = data_var * (1 - a) / (a * data_var + 1 - a)
+    return torch.minimum(((1 - a) / a * (1 - gamma)).clamp(min=0), v_max)
+
+
 @torch.no_grad()
 def sample_ddpm(
     denoiser: Denoiser,
@@ -111,6 +226,8 @@ def sample_ddpm(
     known: Tensor | None = None,
     x_known: Tensor | None = None,
     clip: bool = True,
+    variance: str = "posterior",
+    data_var: float | Tensor = 1.0,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
@@ -119,6 +236,16 @@ def sample_ddpm(
     At each step t -> s the x0 estimate is clipped to [-1, 1], its known pixels
     are replaced by ``x_known``'s (the reference's known-region pasting), and
     x_s is drawn from the posterior q(x_s | x_t, x0) (:func:`posterior`).
+
+    With ``variance="posterior"`` the step's variance is the posterior's,
+    beta-tilde, as if the x0 estimate were exact.  On a strided list the x0
+    estimate is uncertain, more so the longer the stride, and beta-tilde is too
+    small: the fills come out smoother than the truth.  ``variance="analytic"``
+    adds that uncertainty, c0^2 Var(x0 | x_t), with c0 the weight of x0 in the
+    posterior mean (Bao et al. 2022, Analytic-DPM, Theorem 1; the variance from
+    :func:`x0_variance`, bounded with ``data_var``), on the hole only when
+    ``known`` is given: known pixels of x0 are exact.  For Gaussian data and the
+    exact denoiser this step is the exact reverse transition, on any grid.
 
     Parameters
     ----------
@@ -129,12 +256,23 @@ def sample_ddpm(
         Decreasing, from T-1; default all T steps.
     known, x_known : Tensor (B, 1, H, W) bool and (B, C, H, W), optional
         The known region and its values; None for unconditional sampling.
+    variance : {'posterior', 'analytic'}
+    data_var : float or Tensor (B,)
+        Per-pixel variance of the data, the bound of the analytic variance.
     """
+    if variance not in VARIANCES:
+        raise ValueError(f"variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
     pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    hole = None if known is None else ~known
     x = x_T
     for i, (t, s) in enumerate(pairs):
         x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
         mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
+        if variance == "analytic" and s >= 0:
+            a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
+            c0 = a_s.sqrt() * (1 - a_t / a_s) / (1 - a_t)
+            extra = _bcast(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
+            var = var + (extra if hole is None else extra * hole)
         x = mean + var.sqrt() * _randn(x, generator) if s >= 0 else mean
         if progress is not None:
             progress(i + 1, len(pairs))

@@ -122,7 +122,11 @@ class _Level(nn.Module):
         self.up = _block(2 * width, width)
 
     def forward(self, x: Tensor) -> Tensor:
-        skip = self.down(x)
+        return self.after_first_conv(self.down[0](x))
+
+    def after_first_conv(self, h: Tensor) -> Tensor:
+        """The level from the output of its first convolution (before its ReLU) on."""
+        skip = self.down[1:](h)
         y = self.inner(F.max_pool2d(skip, 2))
         y = F.interpolate(y, scale_factor=2.0, mode="nearest")
         return self.up(torch.cat([y, skip], dim=1))
