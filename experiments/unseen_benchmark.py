@@ -155,7 +155,8 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
             config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9)
             ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
                                                None if args.steps else args.minutes, args.device)
-            filler = learned_filler(ckpt, SamplerConfig(steps=args.sample_steps), 1, seed, "cpu")
+            sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
+            filler = learned_filler(ckpt, sampler, 1, seed, "cpu")
         outputs, seconds = run_fills(filler, data, batch=CROPS)
         rows += result_rows(name, method, outputs, data, list(range(CROPS)), seconds, net)
         grid[method] = outputs[0]
@@ -246,7 +247,8 @@ def main() -> None:
     parser.add_argument("--textures", default=None, help="comma-separated stems (default: all of data/unseen)")
     parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n interleaved shares of the textures")
     parser.add_argument("--sample-steps", type=int, default=None,
-                        help="strided sampling steps instead of the default sampler's (for quick ablations)")
+                        help="sample with ancestral DDPM over this many evenly strided steps instead of the default "
+                             "sampler (the ablation's sampler)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training and sampling")
     parser.add_argument("--device", default="cpu", help="where to train (sampling and scoring run on the CPU)")
     parser.add_argument("--tag", default=None, help="results folder name (default: recipe and budget)")
