@@ -4,7 +4,7 @@ The library in one screen::
 
     import torch, inpaint
 
-    image, _ = inpaint.read_image("data/cork.png")                # (1, C, H, W) in [-1, 1]
+    image, _ = inpaint.read_image(inpaint.shipped.texture("cork"))  # (1, C, H, W) in [-1, 1]
     config = inpaint.TrainConfig(model=inpaint.ModelConfig("diffusion", image_channels=image.shape[1]))
     ckpt = inpaint.train(image, config, out="runs/cork/diffusion.pt")
 
@@ -19,9 +19,11 @@ Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 (DDPM, DDIM, RePaint), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
 :mod:`~inpaint.train`, :mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`,
 :mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
-:mod:`~inpaint.io`, :mod:`~inpaint.evaluate`.
+:mod:`~inpaint.io`, :mod:`~inpaint.evaluate`, :mod:`~inpaint.shipped` (the mask sets, textures and
+models that ship with the package).
 """
 
+from . import shipped
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .diffusion import DiffusionConfig, make_denoiser, to_eps, to_x0
@@ -40,5 +42,5 @@ __all__ = [
     "PatchSampler", "SamplerConfig", "TrainConfig", "UNet", "fill", "held_out_box", "load_checkpoint",
     "make_denoiser", "posterior", "q_jump", "q_sample", "read_image", "read_mask", "repaint_schedule",
     "sample_ddim", "sample_ddpm", "sample_repaint", "save_checkpoint", "strided_timesteps", "to_eps", "to_x0",
-    "train", "write_image", "write_mask",
+    "shipped", "train", "write_image", "write_mask",
 ]

@@ -22,6 +22,7 @@ from .fill import SamplerConfig, fill
 from .io import read_image, read_mask, write_image
 from .masks import parse_families
 from .schedule import SCHEDULES
+from .shipped import resolve_checkpoint
 from .train import train
 from .training_report import write_training_report
 from .unet import METHODS, ModelConfig, count_parameters
@@ -108,8 +109,11 @@ def train_texture(image, method, steps, crop, batch, lr, seed, out, device, resu
 @click.argument("checkpoint")
 @friendly_errors
 def info(checkpoint) -> None:
-    """Print what CHECKPOINT holds: method, config, step and parameter count."""
-    ckpt = load_checkpoint(checkpoint)
+    """Print what CHECKPOINT holds: method, config, step and parameter count.
+
+    CHECKPOINT is a file or a shipped model: cork (its diffusion model), cork/regression, ...
+    """
+    ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
     click.echo(f"method: {ckpt.config.method}")
     click.echo(f"step: {ckpt.step}")
     click.echo(f"parameters: {count_parameters(ckpt.network())}")
@@ -127,7 +131,9 @@ def info(checkpoint) -> None:
 @cli.command("fill")
 @click.argument("image")
 @click.option("--mask", required=True, help="PNG of the image's size, WHITE where the hole is.")
-@click.option("--checkpoint", required=True, help="A checkpoint written by train-texture.")
+@click.option("--checkpoint", required=True,
+              help="A checkpoint written by train-texture, or a shipped model: cork (diffusion), cork/regression, "
+                   "cork/repaint; also brick, canvas, grass, gravel.")
 @click.option("--out", required=True, help="Output image; with --samples N > 1, OUT_0.png ... OUT_{N-1}.png.")
 @click.option("--sampler", type=click.Choice(("ddpm", "ddim", "repaint")), default=None,
               help="Default: ddpm for diffusion, repaint for repaint models.")
@@ -144,7 +150,7 @@ def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length,
                  device) -> None:
     """Fill the hole of IMAGE marked by --mask with a trained model."""
     dev = resolve_device(device)
-    ckpt = load_checkpoint(checkpoint)
+    ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
     x, image_info = read_image(image)
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):

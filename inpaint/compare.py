@@ -41,6 +41,7 @@ from .mask_sets import load_mask_set
 from .metrics import diversity, hole_metrics
 from .perceptual import load_lpips
 from .report import plot_plane, save_grid, summary_markdown, write_results
+from .shipped import resolve_texture
 from .train import texture_meta, train
 from .unet import METHODS as LEARNED
 
@@ -75,7 +76,8 @@ class CompareConfig:
     methods : tuple of str
         Names from ``METHODS``.
     masks : str
-        Folder of a fixed mask set; its size is the crop size (>= ``MIN_CROP``).
+        Folder of a fixed mask set, or the name of a shipped one (``thick-64``);
+        its size is the crop size (>= ``MIN_CROP``).
     crops : int or None
         Cap on the held-out crops per texture (None: all that fit).
     samples : int
@@ -111,7 +113,7 @@ class CompareConfig:
     """
 
     methods: tuple[str, ...] = METHODS
-    masks: str = "masks/thick-64"
+    masks: str = "thick-64"
     crops: int | None = None
     samples: int = 2
     seed: int = 0
@@ -363,6 +365,8 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
                 echo: Callable[[str], None] = print) -> list[dict]:
     """Run the protocol on ``textures`` and write the report into ``out``.
 
+    A texture is a file, or the name of a shipped one (``cork``).
+
     Writes ``results.csv`` (``COLUMNS``), ``summary.md``, ``grid.png`` (masked
     input, each method's first sample, truth; up to ``GRID_ROWS`` crops in
     all), ``plane.png`` and ``run.json`` (command line, config, package
@@ -375,6 +379,7 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     """
     if not textures:
         raise ValueError("no texture given")
+    textures = [str(resolve_texture(t)) for t in textures]
     masks, manifest = load_mask_set(config.masks)
     if masks.shape[-1] < MIN_CROP:
         size = masks.shape[-1]

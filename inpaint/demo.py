@@ -13,11 +13,12 @@ from pathlib import Path
 from .compare import CompareConfig, overall, run_compare
 from .config import TrainConfig
 from .report import summary_markdown
+from .shipped import checkpoints_folder
 
-DEMO_TEXTURE = "data/cork.png"
-SHIPPED = Path("data/checkpoints")
+DEMO_TEXTURE = "cork"
+"""A shipped texture (:mod:`inpaint.shipped`), or any file."""
 DEMO_METHODS = ("regression", "diffusion")
-DEMO_MASKS = "masks/thick-64"
+DEMO_MASKS = "thick-64"
 
 
 def run_demo(*, texture: str = DEMO_TEXTURE, checkpoints: str | None = None, train_steps: int | None = None,
@@ -30,7 +31,7 @@ def run_demo(*, texture: str = DEMO_TEXTURE, checkpoints: str | None = None, tra
     recipe and caches them.
     """
     if train_steps is None:
-        folder = Path(checkpoints) if checkpoints else SHIPPED / Path(texture).stem
+        folder = Path(checkpoints) if checkpoints else checkpoints_folder() / Path(texture).stem
         echo(f"checkpoints: {folder} (to retrain: inpaint demo --train-steps N)")
     train = TrainConfig(steps=train_steps or TrainConfig.steps)
     config = CompareConfig(
