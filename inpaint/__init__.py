@@ -21,26 +21,42 @@ Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 :mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
 :mod:`~inpaint.io`, :mod:`~inpaint.evaluate`, :mod:`~inpaint.shipped` (the mask sets, textures and
 models that ship with the package).
+
+The names below are imported on first use (PEP 562), so ``import inpaint`` and
+``inpaint --help`` do not wait for torch.
 """
 
+import importlib
+
 from . import shipped
-from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from .config import TrainConfig
-from .diffusion import DiffusionConfig, make_denoiser, to_eps, to_x0
-from .fill import SamplerConfig, fill
-from .io import ImageFormatError, read_image, read_mask, write_image, write_mask
-from .patches import PatchSampler, held_out_box
-from .sampling import repaint_schedule, sample_ddim, sample_ddpm, sample_repaint, strided_timesteps
-from .schedule import NoiseSchedule, posterior, q_jump, q_sample
-from .train import train
-from .unet import ModelConfig, UNet
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Checkpoint", "CheckpointError", "DiffusionConfig", "ImageFormatError", "ModelConfig", "NoiseSchedule",
-    "PatchSampler", "SamplerConfig", "TrainConfig", "UNet", "fill", "held_out_box", "load_checkpoint",
-    "make_denoiser", "posterior", "q_jump", "q_sample", "read_image", "read_mask", "repaint_schedule",
-    "sample_ddim", "sample_ddpm", "sample_repaint", "save_checkpoint", "strided_timesteps", "to_eps", "to_x0",
-    "shipped", "train", "write_image", "write_mask",
-]
+_EXPORTS = {
+    "checkpoint": ("Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"),
+    "config": ("TrainConfig",),
+    "diffusion": ("DiffusionConfig", "make_denoiser", "to_eps", "to_x0"),
+    "fill": ("SamplerConfig", "fill"),
+    "io": ("ImageFormatError", "read_image", "read_mask", "write_image", "write_mask"),
+    "patches": ("PatchSampler", "held_out_box"),
+    "sampling": ("repaint_schedule", "sample_ddim", "sample_ddpm", "sample_repaint", "strided_timesteps"),
+    "schedule": ("NoiseSchedule", "posterior", "q_jump", "q_sample"),
+    "train": ("train",),
+    "unet": ("ModelConfig", "UNet"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted([*_MODULE_OF, "shipped"])
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inpaint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once imported, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
