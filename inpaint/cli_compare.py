@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import friendly_errors
+from .cli_common import (check_overwrite, friendly_errors, go_quiet, overwrite_option, quiet_option, set_threads,
+                         threads_option)
 from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare
 from .report import summary_markdown
 from .config import TrainConfig
@@ -14,7 +15,10 @@ from .demo import DEMO_TEXTURE
 from .shipped import checkpoints_folder
 from .fill import SamplerConfig
 
-__all__ = ["compare"]
+__all__ = ["compare", "REPORT_FILES"]
+
+REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
+"""What compare and demo write into --out."""
 
 
 def _methods(ctx, param, value: str) -> tuple[str, ...]:
@@ -61,9 +65,12 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
 @click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
+@overwrite_option
+@quiet_option
+@threads_option
 @friendly_errors
 def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, train_crop, cache, sampler, steps, eta,
-            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device) -> None:
+            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device, overwrite, quiet, threads) -> None:
     """Fill the same held-out holes of TEXTURE ... with every method and compare.
 
     Without TEXTURE, the shipped cork; a shipped texture can be named (brick,
@@ -73,6 +80,11 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
     """
     if checkpoints is not None and train_steps is not None:
         raise click.UsageError("give either --checkpoints or --train-steps, not both")
+    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)
+    set_threads(threads)
+    if quiet:
+        go_quiet()
+    echo = (lambda text: None) if quiet else click.echo
     if checkpoints is None and train_steps is None:
         checkpoints = str(checkpoints_folder())
     try:
@@ -83,15 +95,15 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
             repaint=SamplerConfig("repaint", repaint_steps, jump_length=jump_length, jump_n_sample=jump_n_sample),
             device=device,
         )
-        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=click.echo)
+        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=echo)
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
-    click.echo("")
-    click.echo(summary_markdown(summary, overall(summary)))
-    click.echo("")
-    click.echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
-               "mean ± standard error over crops")
-    click.echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
+    echo("")
+    echo(summary_markdown(summary, overall(summary)))
+    echo("")
+    echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
+         "mean ± standard error over crops")
+    echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
 
 
 if __name__ == "__main__":

@@ -11,13 +11,15 @@ table matches it.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
 COMMANDS = {
     "compare": ("inpaint.cli_compare:compare", "Fill the same held-out holes of TEXTURE ... with every method and compare."),
     "demo": ("inpaint.cli:demo", "Regression against diffusion on held-out crops of a shipped texture: a table and pictures."),
-    "fill": ("inpaint.cli:fill_command", "Fill the hole of IMAGE marked by --mask with a trained model."),
+    "fill": ("inpaint.cli_fill:fill", "Fill the holes of IMAGE ... (files or folders) with a trained or shipped model."),
     "info": ("inpaint.cli:info", "Print what CHECKPOINT holds: method, config, step and parameter count."),
     "masks": ("inpaint.cli_masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
     "restore": ("inpaint.cli_restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
@@ -52,6 +54,10 @@ def cli() -> None:
 
 
 def main() -> None:
+    # Progress bars are for a terminal: with stderr in a file or a pipe, every bar stays off (tqdm reads
+    # TQDM_DISABLE when it is first imported, which is after this line).
+    if not sys.stderr.isatty():
+        os.environ.setdefault("TQDM_DISABLE", "1")
     cli(prog_name="inpaint")
 
 

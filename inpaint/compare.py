@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .baselines import BASELINES, patchmatch
+from .baselines import BASELINES, _patchmatch_module, patchmatch
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig
 from .evaluate import METRICS, EvalSet, eval_set
@@ -138,6 +138,11 @@ class CompareConfig:
             raise ValueError("the diffusion method samples with ddpm or ddim; repaint has its own settings")
 
 
+def _bar_disabled() -> bool | None:
+    """True when TQDM_DISABLE is set; else None, so that tqdm hides its bars when stderr is not a terminal."""
+    return True if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false") else None
+
+
 def parse_methods(value: str | tuple | list, *, allowed: tuple[str, ...] = METHODS) -> list[str]:
     """``"telea,ns"`` or a sequence of names -> checked list; ``"all"`` = every name in ``allowed``."""
     names = list(allowed) if value == "all" else value.split(",") if isinstance(value, str) else list(value)
@@ -194,7 +199,8 @@ def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, dev
     done = start.step if start else 0
     echo(f"{config.method}: {'resuming' if done else 'no cached checkpoint,'} training to step {config.steps} "
          "(--checkpoints DIR uses trained ones)")
-    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True) as bar:
+    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True,
+              disable=_bar_disabled()) as bar:
 
         def on_step(step: int, loss: float) -> None:
             bar.update(1)
@@ -231,7 +237,7 @@ def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed:
     generator = torch.Generator(device).manual_seed(seed)
 
     def filler(x: Tensor, known: Tensor) -> Tensor:
-        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=method == "regression") as bar:
+        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=True if method == "regression" else _bar_disabled()) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -386,6 +392,8 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
         raise ValueError(f"{config.masks}: {size} px masks are too small; LPIPS needs crops of >= {MIN_CROP} px")
     if str(config.device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for but no GPU is available")
+    if "patchmatch" in config.methods:
+        _patchmatch_module()  # a missing optional package fails now, saying how to install it
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     net = load_lpips("cpu")

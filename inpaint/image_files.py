@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ImageFormatError", "Decoded", "decode", "open_pillow", "save_atomic", "encode", "save_format",
+__all__ = ["ImageFormatError", "Decoded", "decode", "image_size", "open_pillow", "save_atomic", "encode", "save_format",
            "available_memory", "check_size"]
 
 PathLike = str | os.PathLike
@@ -242,7 +242,7 @@ def _decode_tiff(path: Path, pillow_ok: bool) -> Decoded | None:
             return None
         raise _decode_error(path, exc) from exc
     with tif:
-        page = tif.pages.first
+        page = tif.pages[0]
         dtype, samples = np.dtype(page.dtype) if page.dtype is not None else None, page.samplesperpixel
         photometric = _TIFF_PHOTOMETRIC.get(int(page.photometric))
         wanted = {"grey": (1, 2), "rgb": (3, 4)}.get(photometric, ())
@@ -309,6 +309,28 @@ def decode(path: PathLike, pillow_mode) -> Decoded:
     im = open_pillow(path)
     array, mode, bits, transparency = pillow_mode(im, path)
     return Decoded(array, mode, bits, im.info.get("icc_profile"), transparency)
+
+
+def image_size(path: PathLike) -> tuple[int, int]:
+    """``(height, width)`` of an image file as :func:`decode` returns it (EXIF orientation applied), from its
+    header alone."""
+    path = Path(path)
+    try:
+        im = _lazy_open(path)
+    except UnidentifiedImageError:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages[0]
+                tag = page.tags.get(274)
+                h, w, orientation = page.imagelength, page.imagewidth, int(tag.value) if tag is not None else 1
+        except Exception:
+            raise ImageFormatError(f"{path}: not an image file Pillow can identify") from None
+    else:
+        with im:
+            h, w, orientation = im.height, im.width, _orientation(im)
+    return (w, h) if orientation in (5, 6, 7, 8) else (h, w)
 
 
 # --- writing --------------------------------------------------------------------------------

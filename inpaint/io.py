@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .image_files import ImageFormatError, decode, encode, open_pillow, save_format
+from .image_files import ImageFormatError, decode, encode, image_size, open_pillow, save_format
 
 __all__ = [
     "MASK_THRESHOLD", "ImageFormatError", "ImageInfo", "read_image", "write_image",
-    "read_mask", "write_mask", "read_stack", "write_stack", "to_uint8", "from_uint8",
+    "read_mask", "write_mask", "read_stack", "write_stack", "to_uint8", "from_uint8", "image_size",
+    "split_alpha", "join_alpha",
 ]
 
 PathLike = str | os.PathLike
@@ -276,6 +277,48 @@ def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.T
     if hole.all():
         raise ImageFormatError(f"{path}: mask is all hole, nothing is known; white marks the hole, black the known pixels")
     return torch.from_numpy(~hole)[None, None]
+
+
+def split_alpha(image: torch.Tensor, info: ImageInfo, *, name: str = "image") -> tuple[torch.Tensor, torch.Tensor]:
+    """Split an image with alpha into its colour and a ``known`` mask: transparent pixels are the hole.
+
+    A pixel is a hole where its alpha is below half (8-bit alpha < 128, 16-bit < 32768).
+
+    Parameters
+    ----------
+    image : Tensor (1, C, H, W) in [-1, 1], the last channel alpha (grey + alpha or RGBA)
+    info : ImageInfo
+        From :func:`read_image`; tells whether the image has alpha.
+
+    Returns
+    -------
+    colour : Tensor (1, C - 1, H, W)
+    known : Tensor (1, 1, H, W) bool, True where the pixel is opaque
+
+    Raises
+    ------
+    ImageFormatError
+        No alpha channel, or an alpha with no transparent pixel, or nothing opaque.
+    """
+    if info.channels not in (2, 4):
+        raise ImageFormatError(f"{name} has no alpha channel ({info.mode}); give a --mask, white where the hole is")
+    colour, alpha = image[:, :-1], image[:, -1:]
+    known = alpha >= 0  # (x + 1) * s / 2 >= (s + 1) / 2, i.e. alpha >= 128 of 255 or 32768 of 65535
+    if bool(known.all()):
+        raise ImageFormatError(f"{name}: its alpha channel has no transparent pixel, so there is no hole; "
+                               "make the hole transparent, or give a --mask")
+    if not bool(known.any()):
+        raise ImageFormatError(f"{name}: every pixel is transparent, nothing is known to fill from")
+    return colour, known
+
+
+def join_alpha(colour: torch.Tensor, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`split_alpha` after a fill: ``image``'s alpha where known, opaque in the filled hole.
+
+    ``colour`` is ``(..., C - 1, H, W)``, ``image`` the original ``(1, C, H, W)``; returns ``(..., C, H, W)``.
+    """
+    alpha = torch.where(known, image[:, -1:], torch.ones_like(image[:, -1:]))[0]  # (1, H, W)
+    return torch.cat([colour, alpha.expand(*colour.shape[:-3], 1, *colour.shape[-2:]).to(colour)], dim=-3)
 
 
 def write_mask(known: torch.Tensor, path: PathLike) -> None:

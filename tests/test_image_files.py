@@ -184,7 +184,7 @@ def test_icc_profile_is_kept_on_write(tmp_path, rng, srgb_icc, kind):
     assert info.icc_profile == srgb_icc
     if kind == "tiff16":
         with tifffile.TiffFile(out) as tif:
-            assert tif.pages.first.tags[34675].value == srgb_icc
+            assert tif.pages[0].tags[34675].value == srgb_icc
     else:
         assert Image.open(out).info.get("icc_profile") == srgb_icc
     assert read_image(out)[1].icc_profile == srgb_icc
