@@ -120,10 +120,17 @@ def _as_chw(tensor: torch.Tensor, name: str = "image") -> torch.Tensor:
 
 
 def _to_array(tensor: torch.Tensor, bits: int) -> np.ndarray:
-    """(C, H, W) float in [-1, 1] (clipped) -> (H, W, C) uint8 or uint16."""
-    x = tensor.detach().to("cpu", torch.float64).clamp(-1, 1)
-    q = torch.round((x + 1) * ((2**bits - 1) / 2))
-    return q.permute(1, 2, 0).numpy().astype(np.uint8 if bits == 8 else np.uint16)
+    """(C, H, W) float in [-1, 1] (clipped) -> (H, W, C) uint8 or uint16.
+
+    A few rows at a time, so that a large image never has a float64 copy.
+    """
+    C, H, W = tensor.shape
+    out = np.empty((H, W, C), np.uint8 if bits == 8 else np.uint16)
+    rows = max(1, 2**20 // max(1, W * C))
+    for top in range(0, H, rows):
+        x = tensor[:, top : top + rows].detach().to("cpu", torch.float64).clamp(-1, 1)
+        out[top : top + rows] = torch.round((x + 1) * ((2**bits - 1) / 2)).permute(1, 2, 0).numpy()
+    return out
 
 
 def to_uint8(tensor: torch.Tensor) -> np.ndarray:

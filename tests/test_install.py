@@ -68,7 +68,7 @@ def test_commands_work_from_an_empty_folder(installed):
     inpaint = [bin_dir / "inpaint"]
 
     assert "Usage" in _run([*inpaint, "--help"], empty, env)
-    out = _run([*inpaint, "demo", "--crops", "1", "--out", "demo"], empty, env)
+    out = _run([*inpaint, "demo", "--crops", "1", "--steps", "5", "--out", "demo"], empty, env)
     assert "| cork.png | diffusion |" in out and (empty / "demo" / "grid.png").is_file()
     out = _run([*inpaint, "compare", "--method", "regression,diffusion,patchmatch", "--crops", "1", "--samples", "1",
                 "--steps", "5", "--out", "cmp"], empty, env)
@@ -81,6 +81,13 @@ def test_commands_work_from_an_empty_folder(installed):
     assert Image.open(empty / "filled.png").size == (64, 64)
     assert "step: 10000" in _run([*inpaint, "info", "cork/regression"], empty, env)
     assert sorted(p.name for p in empty.iterdir()) == ["cmp", "demo", "filled.png", "m", "photo.png"]
+
+
+def test_pip_check_finds_nothing_missing_for_inpaint(installed):
+    python, env, empty, _ = installed
+    result = subprocess.run([str(python), "-m", "pip", "check"], cwd=empty, env=env, capture_output=True, text=True)
+    complaints = [line for line in result.stdout.splitlines() if line.lower().startswith("inpaint ")]
+    assert not complaints, result.stdout
 
 
 def test_readme_library_example_runs_from_an_empty_folder(installed, tmp_path):
