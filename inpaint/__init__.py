@@ -27,6 +27,8 @@ The names below are imported on first use (PEP 562), so ``import inpaint`` and
 """
 
 import importlib
+import sys
+import types
 
 from . import shipped
 
@@ -60,3 +62,16 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_MODULE_OF])
+
+
+class _Package(types.ModuleType):
+    """``inpaint.fill`` and ``inpaint.train`` are functions, as with ``from .fill import fill``: when the
+    import system binds the submodules of those names on the package, the function of the same name is bound."""
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in ("fill", "train") and isinstance(value, types.ModuleType) and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -30,3 +30,11 @@ def test_a_command_runs_through_the_lazy_group(tmp_path):
     assert result.exit_code == 0, result.output
     assert "method: regression" in result.output
     assert CliRunner().invoke(cli, ["nope"]).exit_code != 0
+
+
+def test_package_functions_win_over_submodules_of_the_same_name():
+    code = ("import inpaint, inpaint.restore, inpaint.train, inpaint.fill, sys; "
+            "from inpaint.fill import fill; from inpaint.train import train; "
+            "assert inpaint.fill is fill and inpaint.train is train, (inpaint.fill, inpaint.train); "
+            "assert sys.modules['inpaint.fill'].SamplerConfig is inpaint.SamplerConfig")
+    subprocess.run([sys.executable, "-c", code], check=True)

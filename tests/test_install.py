@@ -10,6 +10,7 @@ the checkpoints must come from the installed package.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -21,6 +22,7 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE", "inpaint", "masks", "data")
 pytestmark = pytest.mark.slow
 
 
@@ -37,7 +39,15 @@ def installed(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env.update(MPLBACKEND="Agg", TQDM_DISABLE="1", INPAINT_CACHE=str(tmp / "cache"), PIP_NO_INPUT="1",
                PIP_DISABLE_PIP_VERSION_CHECK="1")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", ROOT],
+    # Build from a copy of what the build reads, so that no stale build/ folder of the checkout can leak in.
+    source = tmp / "source"
+    source.mkdir()
+    for name in BUILD_INPUTS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", source],
          tmp, env)
     (wheel,) = (tmp / "dist").glob("inpaint-*.whl")
     venv.EnvBuilder(with_pip=True).create(tmp / "venv")
