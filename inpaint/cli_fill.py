@@ -91,7 +91,8 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
                    "<name>_0 ... <name>_{K-1}.")
 @click.option("--sampler", type=click.Choice(("ddpm", "ddim", "repaint")), default=None,
               help="Default: ddpm for diffusion, repaint for repaint models.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="Denoising steps [default: all T; 250 for repaint].")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Denoising steps [default: all T; 250 for repaint].")
 @click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
 @click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)

@@ -237,7 +237,8 @@ def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed:
     generator = torch.Generator(device).manual_seed(seed)
 
     def filler(x: Tensor, known: Tensor) -> Tensor:
-        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=True if method == "regression" else _bar_disabled()) as bar:
+        disable = True if method == "regression" else _bar_disabled()
+        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=disable) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total

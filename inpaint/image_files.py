@@ -358,7 +358,8 @@ def save_atomic(write, path: Path, what: str) -> None:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageFormatError(f"{path}: cannot write {what} ({str(exc).splitlines()[0] if str(exc) else exc!r})") from exc
+        reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        raise ImageFormatError(f"{path}: cannot write {what} ({reason})") from exc
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -96,7 +96,8 @@ def test_fill_runs_on_windows_around_the_holes(model, tmp_path, monkeypatch):
     Image.fromarray(hole).save(tmp_path / "m.png")
     shapes = []
     real = inpaint.restore.fill
-    monkeypatch.setattr(inpaint.restore, "fill", lambda m, c, x, k, **kw: shapes.append(x.shape) or real(m, c, x, k, **kw))
+    monkeypatch.setattr(inpaint.restore, "fill",
+                        lambda m, c, x, k, **kw: shapes.append(x.shape) or real(m, c, x, k, **kw))
     result = run("fill", tmp_path / "big.png", "--mask", tmp_path / "m.png", "--checkpoint", model,
                  "--out", tmp_path / "o.png", "--steps", "2")
     assert result.exit_code == 0, result.output
@@ -167,3 +168,25 @@ def test_info_json(model):
     assert record["method"] == "diffusion" and record["step"] == 3
     assert len(record["file_sha256"]) == 64 and "EMA weights" in record["holds"]
     assert record["config"]["model"]["method"] == "diffusion"
+
+
+def test_threads_option_sets_torch_threads(model, mask, tmp_path):
+    Image.fromarray(rgb(1)).save(tmp_path / "a.png")
+    before = torch.get_num_threads()
+    try:
+        result = run("fill", tmp_path / "a.png", "--mask", mask, "--checkpoint", model, "--out", tmp_path / "o.png",
+                     "--steps", "1", "--threads", "1", "--quiet")
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_progress_bars_follow_tqdm_disable_and_quiet(monkeypatch):
+    from inpaint.cli_common import progress_disabled
+
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    assert progress_disabled() is None  # tqdm decides: off when stderr is not a terminal
+    assert progress_disabled(quiet=True) is True
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    assert progress_disabled() is True
