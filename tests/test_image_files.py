@@ -247,3 +247,32 @@ def test_cli_reports_a_bomb_in_one_line(tmp_path):
         assert result.exit_code != 0 and "Traceback" not in result.output
         errors = [line for line in result.output.splitlines() if line.startswith("Error")]
         assert len(errors) == 1 and "bomb.png" in errors[0], result.output
+
+
+def _pillow_upright(arr, orientation):
+    """Expected upright samples, by Pillow's own transposes, channel by channel (16-bit included)."""
+    if orientation == 1:
+        return arr
+    op = image_files._TRANSPOSE[orientation]
+    return np.stack([np.asarray(Image.fromarray(arr[..., c]).transpose(op)) for c in range(arr.shape[2])], -1)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("kind", ["png16", "tiff16"])
+def test_exif_orientation_of_16bit_png_and_tiff(tmp_path, rng, orientation, kind):
+    arr = _deep(rng, 3)
+    if kind == "tiff16":
+        src = tmp_path / "o.tif"
+        tifffile.imwrite(src, arr, photometric="rgb", extratags=[(274, 3, 1, orientation, False)])
+    else:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        raw = exif.tobytes().removeprefix(b"Exif\x00\x00")
+        chunk = b"eXIf" + raw
+        chunk = struct.pack(">I", len(raw)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+        data = _write_png16(tmp_path / "plain.png", arr).read_bytes()
+        (src := tmp_path / "o.png").write_bytes(data[:33] + chunk + data[33:])
+    x, info = read_image(src)
+    assert info.bits == 16
+    expected = _pillow_upright(arr, orientation)
+    np.testing.assert_array_equal(np.round((x[0].permute(1, 2, 0).double().numpy() + 1) * 32767.5), expected)
