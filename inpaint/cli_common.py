@@ -65,3 +65,51 @@ class LazyBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+# --- options and checks every command that writes or computes shares ----------------------------------------
+
+
+def progress_disabled(quiet: bool = False) -> bool | None:
+    """``disable`` for tqdm: True when quiet or TQDM_DISABLE is set, else None (tqdm then hides the bar when
+    stderr is not a terminal)."""
+    import os
+
+    if quiet or os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
+        return True
+    return None
+
+
+def go_quiet() -> None:
+    """``--quiet`` for commands whose library code draws bars: as TQDM_DISABLE=1 for the rest of the process."""
+    import os
+
+    os.environ["TQDM_DISABLE"] = "1"
+
+
+def quiet_option(fn):
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bars and no messages but errors.")(fn)
+
+
+def threads_option(fn):
+    return click.option("--threads", type=click.IntRange(min=1), default=None,
+                        help="CPU threads for torch [default: torch's choice, usually one per core].")(fn)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)
+
+
+def overwrite_option(fn):
+    return click.option("--overwrite", is_flag=True, help="Replace output files that exist.")(fn)
+
+
+def check_overwrite(paths, overwrite: bool, param_hint: str = "--out") -> None:
+    """The one overwrite rule: an output that exists is refused unless ``--overwrite``, before any work."""
+    from pathlib import Path
+
+    existing = [Path(p) for p in paths if Path(p).exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise click.BadParameter(f"{existing[0]}{more} exists; pass --overwrite to replace it", param_hint=param_hint)

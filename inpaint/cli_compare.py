@@ -6,14 +6,19 @@ from pathlib import Path
 
 import click
 
-from .cli_common import friendly_errors
+from .cli_common import (check_overwrite, friendly_errors, go_quiet, overwrite_option, quiet_option, set_threads,
+                         threads_option)
 from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare
 from .report import summary_markdown
 from .config import TrainConfig
-from .demo import DEMO_TEXTURE, SHIPPED
+from .demo import DEMO_TEXTURE
+from .shipped import checkpoints_folder
 from .fill import SamplerConfig
 
-__all__ = ["compare"]
+__all__ = ["compare", "REPORT_FILES"]
+
+REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
+"""What compare and demo write into --out."""
 
 
 def _methods(ctx, param, value: str) -> tuple[str, ...]:
@@ -27,15 +32,16 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.argument("textures", nargs=-1)
 @click.option("--method", "methods", default="all", show_default=True, callback=_methods,
               help=f"Comma-separated, from {','.join(METHODS)}; or all.")
-@click.option("--masks", default="masks/thick-64", show_default=True,
-              help="Folder of a fixed mask set; its size is the crop size.")
+@click.option("--masks", default="thick-64", show_default=True,
+              help="Folder of a fixed mask set, or a shipped set's name (thick-64, box-128, ...); "
+                   "its size is the crop size.")
 @click.option("--crops", type=click.IntRange(min=1), default=None,
               help="At most this many held-out crops per texture [default: all].")
 @click.option("--samples", type=click.IntRange(min=1), default=2, show_default=True,
               help="Fills per crop of diffusion and repaint.")
 @click.option("--checkpoints", type=click.Path(file_okay=False), default=None,
               help="Folder with <method>.pt, or <texture stem>/<method>.pt per texture "
-                   "[default: the shipped data/checkpoints when present]; missing ones are trained.")
+                   "[default: the shipped models]; missing ones are trained.")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None,
               help="Train (and cache) every learned model for this many steps instead of using checkpoints "
                    "[default for missing ones: 4000].")
@@ -59,19 +65,28 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
 @click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
+@overwrite_option
+@quiet_option
+@threads_option
 @friendly_errors
 def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, train_crop, cache, sampler, steps, eta,
-            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device) -> None:
+            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device, overwrite, quiet, threads) -> None:
     """Fill the same held-out holes of TEXTURE ... with every method and compare.
 
-    Without TEXTURE, the shipped one. Learned methods come from --checkpoints,
+    Without TEXTURE, the shipped cork; a shipped texture can be named (brick,
+    canvas, cork, grass, gravel). Learned methods come from --checkpoints,
     or are trained for --train-steps and cached, so the next run reuses them.
     Writes results.csv, summary.md, grid.png, plane.png and run.json into --out.
     """
     if checkpoints is not None and train_steps is not None:
         raise click.UsageError("give either --checkpoints or --train-steps, not both")
-    if checkpoints is None and train_steps is None and SHIPPED.is_dir():
-        checkpoints = str(SHIPPED)
+    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)
+    set_threads(threads)
+    if quiet:
+        go_quiet()
+    echo = (lambda text: None) if quiet else click.echo
+    if checkpoints is None and train_steps is None:
+        checkpoints = str(checkpoints_folder())
     try:
         config = CompareConfig(
             methods=methods, masks=masks, crops=crops, samples=samples, seed=seed, held_out=held_out,
@@ -80,15 +95,15 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
             repaint=SamplerConfig("repaint", repaint_steps, jump_length=jump_length, jump_n_sample=jump_n_sample),
             device=device,
         )
-        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=click.echo)
+        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=echo)
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
-    click.echo("")
-    click.echo(summary_markdown(summary, overall(summary)))
-    click.echo("")
-    click.echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
-               "mean ± standard error over crops")
-    click.echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
+    echo("")
+    echo(summary_markdown(summary, overall(summary)))
+    echo("")
+    echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
+         "mean ± standard error over crops")
+    echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,12 @@ import click
 import torch
 from tqdm.auto import tqdm
 
-from .cli_common import LazyBar, friendly_errors, resolve_device
+from .cli_common import (LazyBar, check_overwrite, friendly_errors, overwrite_option, progress_disabled, quiet_option,
+                         resolve_device, set_threads, threads_option)
 from .fill import SamplerConfig
+from .checkpoint import load_checkpoint
 from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
+from .shipped import resolve_checkpoint
 from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from .unet import METHODS
 
@@ -75,19 +78,32 @@ def check_checkpoint_path(path: str | None) -> None:
               help="Pixels of context around each hole during the fill.")
 @click.option("--save-checkpoint", default=None, help="Also keep the trained model in this file.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda when a GPU is available.")
+@click.option("--checkpoint", default=None,
+              help="Fill with this model (e.g. an earlier --save-checkpoint of the same image) instead of training; "
+                   "the training options are then unused.")
+@overwrite_option
+@quiet_option
+@threads_option
 @friendly_errors
 def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samples, seed, crop, batch, margin,
-            save_checkpoint, device) -> None:
+            save_checkpoint, device, checkpoint, overwrite, quiet, threads) -> None:
     """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
 
     Trains a small model on crops of IMAGE (no other data, no checkpoint
-    needed), then fills the holes.  Several IMAGEs (maps of one material, of
-    the same size) go into one model and come out as several files, one --out
-    each, every file in its own mode and bit depth.
+    needed), then fills the holes; --checkpoint fills with a model trained
+    before instead.  Several IMAGEs (maps of one material, of the same size) go
+    into one model and come out as several files, one --out each, every file in
+    its own mode and bit depth.
     """
 
+    set_threads(threads)
     dev = resolve_device(device)
     paths = output_paths(outs, images, samples)
+    check_overwrite([p for group in paths for p in group] + ([save_checkpoint] if save_checkpoint else []), overwrite)
+    if checkpoint and save_checkpoint:
+        raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to save",
+                                 param_hint="--save-checkpoint")
+    trained = load_checkpoint(resolve_checkpoint(checkpoint)) if checkpoint else None
     x, infos = read_stack(images)
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
@@ -100,14 +116,15 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
         nonlocal fill_bar
         if fill_bar is None:
             bar.close()
-            fill_bar = tqdm(total=total, unit="step", desc="fill", dynamic_ncols=True)
+            fill_bar = tqdm(total=total, unit="step", desc="fill", dynamic_ncols=True, disable=progress_disabled(quiet))
         fill_bar.update(done - fill_bar.n)
 
     try:
         result, _ = restore_image(
             x, known, config, sampler=SamplerConfig(steps=sample_steps), samples=samples,
-            generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin, on_step=bar.step,
-            progress=progress, checkpoint_path=save_checkpoint, name=Path(images[0]).name, minutes=minutes,
+            generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin,
+            on_step=None if quiet else bar.step, progress=progress, checkpoint_path=save_checkpoint,
+            name=Path(images[0]).name, trained=trained, minutes=minutes,
         )
     except KeyboardInterrupt:
         kept = f"; the model so far is in {save_checkpoint}" if save_checkpoint else ""
@@ -116,9 +133,10 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
         bar.close()
         if fill_bar is not None:
             fill_bar.close()
+    say = (lambda text: None) if quiet else click.echo
     for group, restored in zip(paths, result.cpu()):
         write_stack(restored[0], group, infos)
         for path in group:
-            click.echo(f"wrote {path}")
+            say(f"wrote {path}")
     if save_checkpoint:
-        click.echo(f"model: {save_checkpoint}")
+        say(f"model: {save_checkpoint}")

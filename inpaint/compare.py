@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .baselines import BASELINES, patchmatch
+from .baselines import BASELINES, _patchmatch_module, patchmatch
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig
 from .evaluate import METRICS, EvalSet, eval_set
@@ -41,6 +41,7 @@ from .mask_sets import load_mask_set
 from .metrics import diversity, hole_metrics
 from .perceptual import load_lpips
 from .report import plot_plane, save_grid, summary_markdown, write_results
+from .shipped import resolve_texture
 from .train import texture_meta, train
 from .unet import METHODS as LEARNED
 
@@ -75,7 +76,8 @@ class CompareConfig:
     methods : tuple of str
         Names from ``METHODS``.
     masks : str
-        Folder of a fixed mask set; its size is the crop size (>= ``MIN_CROP``).
+        Folder of a fixed mask set, or the name of a shipped one (``thick-64``);
+        its size is the crop size (>= ``MIN_CROP``).
     crops : int or None
         Cap on the held-out crops per texture (None: all that fit).
     samples : int
@@ -111,7 +113,7 @@ class CompareConfig:
     """
 
     methods: tuple[str, ...] = METHODS
-    masks: str = "masks/thick-64"
+    masks: str = "thick-64"
     crops: int | None = None
     samples: int = 2
     seed: int = 0
@@ -134,6 +136,11 @@ class CompareConfig:
             raise ValueError(f"held_out must be in (0, 1), got {self.held_out}")
         if self.diffusion.sampler == "repaint":
             raise ValueError("the diffusion method samples with ddpm or ddim; repaint has its own settings")
+
+
+def _bar_disabled() -> bool | None:
+    """True when TQDM_DISABLE is set; else None, so that tqdm hides its bars when stderr is not a terminal."""
+    return True if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false") else None
 
 
 def parse_methods(value: str | tuple | list, *, allowed: tuple[str, ...] = METHODS) -> list[str]:
@@ -192,7 +199,8 @@ def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, dev
     done = start.step if start else 0
     echo(f"{config.method}: {'resuming' if done else 'no cached checkpoint,'} training to step {config.steps} "
          "(--checkpoints DIR uses trained ones)")
-    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True) as bar:
+    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True,
+              disable=_bar_disabled()) as bar:
 
         def on_step(step: int, loss: float) -> None:
             bar.update(1)
@@ -229,7 +237,8 @@ def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed:
     generator = torch.Generator(device).manual_seed(seed)
 
     def filler(x: Tensor, known: Tensor) -> Tensor:
-        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=method == "regression") as bar:
+        disable = True if method == "regression" else _bar_disabled()
+        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=disable) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
@@ -363,6 +372,8 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
                 echo: Callable[[str], None] = print) -> list[dict]:
     """Run the protocol on ``textures`` and write the report into ``out``.
 
+    A texture is a file, or the name of a shipped one (``cork``).
+
     Writes ``results.csv`` (``COLUMNS``), ``summary.md``, ``grid.png`` (masked
     input, each method's first sample, truth; up to ``GRID_ROWS`` crops in
     all), ``plane.png`` and ``run.json`` (command line, config, package
@@ -375,12 +386,15 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     """
     if not textures:
         raise ValueError("no texture given")
+    textures = [str(resolve_texture(t)) for t in textures]
     masks, manifest = load_mask_set(config.masks)
     if masks.shape[-1] < MIN_CROP:
         size = masks.shape[-1]
         raise ValueError(f"{config.masks}: {size} px masks are too small; LPIPS needs crops of >= {MIN_CROP} px")
     if str(config.device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for but no GPU is available")
+    if "patchmatch" in config.methods:
+        _patchmatch_module()  # a missing optional package fails now, saying how to install it
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     net = load_lpips("cpu")

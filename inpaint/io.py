@@ -7,36 +7,37 @@ value (Pillow ``convert("L")``; 16-bit masks scaled to 8 bits first) is >= 128.
 
 An integer sample ``x`` of bit depth ``b`` (``s = 2**b - 1``) maps to ``x / (s / 2) - 1``
 and back to ``round((y + 1) * s / 2)`` clipped to ``[0, s]``, so 8-bit and 16-bit
-images round-trip exactly.
+images round-trip exactly. The file formats themselves (TIFF with tifffile, 16-bit
+colour PNG with OpenCV, the rest with Pillow; EXIF orientation, ICC profiles, the
+size check before decoding) are in :mod:`inpaint.image_files`.
 """
 
 import os
-import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from .image_files import ImageFormatError, decode, encode, image_size, open_pillow, save_format
 
 __all__ = [
     "MASK_THRESHOLD", "ImageFormatError", "ImageInfo", "read_image", "write_image",
-    "read_mask", "write_mask", "read_stack", "write_stack", "to_uint8", "from_uint8",
+    "read_mask", "write_mask", "read_stack", "write_stack", "to_uint8", "from_uint8", "image_size",
+    "split_alpha", "join_alpha",
 ]
 
 PathLike = str | os.PathLike
 MASK_THRESHOLD = 128  # grey >= 128 (8-bit scale) is a hole
 _GREY16 = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _CHANNELS = {"L": 1, "I;16": 1, "LA": 2, "RGB": 3, "RGBA": 4}
+_DEEP = ("I;16", "LA", "RGB", "RGBA")  # tensor modes that may hold 16-bit samples
 # Modes read through a Pillow conversion; they are written back as the converted mode.
 _CONVERTED = {"1": "L", "La": "LA", "PA": "RGBA", "RGBa": "RGBA", "RGBX": "RGB",
               "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB"}
 _DEFAULT_MODE = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
-
-
-class ImageFormatError(ValueError):
-    """An image or mask file that is missing, unreadable, of the wrong size or in an unsupported mode."""
 
 
 def _tensor_mode(mode: str, transparency: bool) -> str | None:
@@ -58,21 +59,27 @@ class ImageInfo:
         Pillow mode of the file as opened: ``"1"``, ``"L"``, ``"LA"``, ``"RGB"``,
         ``"RGBA"``, ``"P"``, ``"I;16"``, ``"I"``, ``"CMYK"``, ...
     bits : int
-        Bit depth of the samples as the tensor maps them: 8 or 16.
+        Bit depth of the samples as the tensor maps them: 8, or 16 for grey
+        (``"I;16"``, ``"I"``), grey + alpha, RGB and RGBA.
     size : tuple of int
-        ``(height, width)``.
+        ``(height, width)``, upright (after the EXIF orientation is applied).
     transparency : bool
         Palette images only: whether the palette had transparency (read as RGBA).
+    icc_profile : bytes or None
+        The file's ICC colour profile, written back into the output.
     """
 
     mode: str
     bits: int
     size: tuple[int, int]
     transparency: bool = False
+    icc_profile: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self):
         tensor_mode = _tensor_mode(self.mode, self.transparency)
-        if tensor_mode is None or self.bits != (16 if tensor_mode == "I;16" else 8):
+        ok = tensor_mode is not None and (self.bits == 8 and tensor_mode != "I;16"
+                                          or self.bits == 16 and tensor_mode in _DEEP and self.mode != "P")
+        if not ok:
             raise ValueError(f"unsupported ImageInfo: mode {self.mode!r} with {self.bits} bits")
 
     @property
@@ -81,30 +88,21 @@ class ImageInfo:
         return _CHANNELS[_tensor_mode(self.mode, self.transparency)]
 
 
-def _open(path: Path) -> Image.Image:
-    """Open and decode ``path``; every failure becomes a one-line ImageFormatError."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return im
-    except FileNotFoundError:
-        raise ImageFormatError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageFormatError(f"{path}: is a folder, not an image file") from None
-    except PermissionError:
-        raise ImageFormatError(f"{path}: permission denied") from None
-    except UnidentifiedImageError:
-        raise ImageFormatError(f"{path}: not an image file Pillow can identify") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageFormatError(f"{path}: cannot decode the image, it may be truncated or corrupt ({reason})") from exc
-
-
 def _to_tensor(array: np.ndarray, bits: int) -> torch.Tensor:
-    """(H, W) or (H, W, C) integer array -> (1, C, H, W) float32 in [-1, 1]."""
-    x = torch.from_numpy(array.astype(np.float64) / ((2**bits - 1) / 2) - 1).float()
-    x = x[..., None] if x.ndim == 2 else x
-    return x.permute(2, 0, 1).unsqueeze(0).contiguous()
+    """(H, W) or (H, W, C) integer array -> (1, C, H, W) float32 in [-1, 1].
+
+    Computed in float64 and rounded once to float32, a few rows at a time so that a
+    large image never has a float64 copy.
+    """
+    array = array[..., None] if array.ndim == 2 else array
+    H, W, C = array.shape
+    out = torch.empty(1, C, H, W)
+    scale = (2**bits - 1) / 2
+    rows = max(1, 2**20 // max(1, W * C))
+    for top in range(0, H, rows):
+        chunk = torch.from_numpy(array[top : top + rows].astype(np.float64) / scale - 1)
+        out[0, :, top : top + rows] = chunk.permute(2, 0, 1).float()
+    return out
 
 
 def _as_chw(tensor: torch.Tensor, name: str = "image") -> torch.Tensor:
@@ -122,10 +120,17 @@ def _as_chw(tensor: torch.Tensor, name: str = "image") -> torch.Tensor:
 
 
 def _to_array(tensor: torch.Tensor, bits: int) -> np.ndarray:
-    """(C, H, W) float in [-1, 1] (clipped) -> (H, W, C) uint8 or uint16."""
-    x = tensor.detach().to("cpu", torch.float64).clamp(-1, 1)
-    q = torch.round((x + 1) * ((2**bits - 1) / 2))
-    return q.permute(1, 2, 0).numpy().astype(np.uint8 if bits == 8 else np.uint16)
+    """(C, H, W) float in [-1, 1] (clipped) -> (H, W, C) uint8 or uint16.
+
+    A few rows at a time, so that a large image never has a float64 copy.
+    """
+    C, H, W = tensor.shape
+    out = np.empty((H, W, C), np.uint8 if bits == 8 else np.uint16)
+    rows = max(1, 2**20 // max(1, W * C))
+    for top in range(0, H, rows):
+        x = tensor[:, top : top + rows].detach().to("cpu", torch.float64).clamp(-1, 1)
+        out[top : top + rows] = torch.round((x + 1) * ((2**bits - 1) / 2)).permute(1, 2, 0).numpy()
+    return out
 
 
 def to_uint8(tensor: torch.Tensor) -> np.ndarray:
@@ -155,70 +160,50 @@ def _grey16(im: Image.Image, path: Path) -> np.ndarray:
     return arr
 
 
+def _pillow_samples(im: Image.Image, path: Path) -> tuple[np.ndarray, str, int, bool]:
+    """Samples of a decoded Pillow image in the tensor's mode: (array, file mode, bits, transparency)."""
+    transparency = im.mode == "P" and im.has_transparency_data
+    target = _tensor_mode(im.mode, transparency)
+    if target is None:
+        raise ImageFormatError(f"{path}: unsupported image mode {im.mode!r}; "
+                               "save it as 8- or 16-bit grey, RGB or RGBA")
+    if target == "I;16":
+        return _grey16(im, path), im.mode, 16, transparency
+    return np.asarray(im if im.mode == target else im.convert(target)), im.mode, 8, transparency
+
+
 def read_image(path: PathLike) -> tuple[torch.Tensor, ImageInfo]:
     """Read an image file as a float tensor in [-1, 1].
 
-    Modes ``"1"``, ``"L"`` and 16-bit grey (``"I;16"``, ``"I;16B"``, ``"I"`` holding
-    0..65535) give C=1, ``"LA"`` C=2, ``"RGB"`` C=3, ``"RGBA"`` C=4 (alpha kept as a
-    channel), ``"P"`` RGB or RGBA when the palette has transparency; CMYK, YCbCr, LAB
-    and HSV are converted to RGB. Only the first frame of a multi-frame file is read;
-    Pillow reads 16-bit colour PNGs as 8-bit.
+    8- and 16-bit grey, grey + alpha, RGB and RGBA keep their samples exactly
+    (PNG, TIFF; 16-bit colour PNG is read with OpenCV, TIFF with tifffile). Modes
+    ``"1"`` and ``"L"`` give C=1, ``"LA"`` C=2, ``"RGB"`` C=3, ``"RGBA"`` C=4
+    (alpha kept as a channel), ``"P"`` RGB or RGBA when the palette has
+    transparency; CMYK, YCbCr, LAB and HSV are converted to RGB; ``"I"`` is read
+    when it holds 16-bit content. The EXIF orientation tag is applied (the tensor
+    is upright), the ICC profile is kept in ``info``. Only the first frame or
+    page of a multi-frame file is read. The size is checked from the header
+    before anything is decoded.
 
     Returns
     -------
     image : Tensor
         ``(1, C, H, W)`` float32 in [-1, 1]: 8-bit as ``x / 127.5 - 1``, 16-bit as ``x / 32767.5 - 1``.
     info : ImageInfo
-        Pass it to :func:`write_image` to write the result in the same mode and bit depth.
+        Pass it to :func:`write_image` to write the result in the same mode, bit depth and profile.
 
     Raises
     ------
     ImageFormatError
-        The file is missing, not an image, truncated, or in an unsupported mode (e.g. ``"F"``).
+        The file is missing, not an image, truncated, larger than the memory
+        available or Pillow's decompression-bomb limit, or in an unsupported mode
+        (e.g. ``"F"``) or TIFF layout.
     """
     path = Path(path)
-    im = _open(path)
-    transparency = im.mode == "P" and im.has_transparency_data
-    target = _tensor_mode(im.mode, transparency)
-    if target is None:
-        raise ImageFormatError(f"{path}: unsupported image mode {im.mode!r}; "
-                               "save it as 8-bit grey, RGB, RGBA or 16-bit grey")
-    info = ImageInfo(im.mode, 16 if target == "I;16" else 8, (im.height, im.width), transparency)
-    if target == "I;16":
-        return _to_tensor(_grey16(im, path), 16), info
-    return _to_tensor(np.asarray(im if im.mode == target else im.convert(target)), 8), info
-
-
-def _save_format(path: Path) -> str:
-    fmt = Image.registered_extensions().get(path.suffix.lower())
-    if fmt is None:
-        raise ImageFormatError(f"{path}: unknown image file extension {path.suffix!r}; use e.g. .png or .tif")
-    return fmt
-
-
-def _save_atomic(im: Image.Image, path: Path) -> None:
-    """Save to a hidden temporary file in the target folder, then rename it over ``path``.
-
-    A failed save removes the temporary file, so no partial output is ever left.
-    """
-    fmt = _save_format(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as f:
-            im.save(f, format=fmt)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise ImageFormatError(f"{path}: cannot write a {im.mode} image as {fmt} ({exc})") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _pil_image(chw: torch.Tensor, bits: int) -> Image.Image:
-    arr = _to_array(chw, bits)
-    return Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+    decoded = decode(path, _pillow_samples)
+    size = decoded.array.shape[:2]
+    info = ImageInfo(decoded.mode, decoded.bits, (int(size[0]), int(size[1])), decoded.transparency, decoded.icc)
+    return _to_tensor(decoded.array, decoded.bits), info
 
 
 def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = None) -> None:
@@ -229,7 +214,10 @@ def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = N
     written as RGB or RGBA: a fill creates colours the palette does not have, and
     snapping them back to it would add error in the hole. Other converted modes
     (CMYK, YCbCr, ...) are written as the mode they were converted to, and any
-    16-bit grey as ``"I;16"`` (what Pillow reads 16-bit grey PNG and TIFF as).
+    16-bit grey as ``"I;16"``. 16-bit RGB and RGBA go to PNG (OpenCV) or TIFF
+    (tifffile); 16-bit grey + alpha is written as 16-bit RGBA in a PNG (no PNG
+    writer here makes 16-bit grey + alpha) and as itself in a TIFF. The ICC
+    profile of ``info`` is embedded (PNG, TIFF, JPEG, WebP).
     Without ``info``: C=1 -> ``"L"``, 2 -> ``"LA"``, 3 -> ``"RGB"``, 4 -> ``"RGBA"``, 8 bits.
 
     Parameters
@@ -245,22 +233,20 @@ def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = N
         Bad shape, NaN, or a channel count that does not match ``info``; raised before
         anything is written.
     ImageFormatError
-        Unknown extension or a format that cannot hold the mode (e.g. RGBA as JPEG).
+        Unknown extension or a format that cannot hold the mode (e.g. RGBA or 16 bits as JPEG).
     """
     path, chw = Path(path), _as_chw(tensor)
     c = chw.shape[0]
     if info is None:
         if c not in _DEFAULT_MODE:
             raise ValueError(f"cannot write a {c}-channel image to {path}; expected 1, 2, 3 or 4 channels")
-        im = _pil_image(chw, 8)
-    else:
-        if c != info.channels:
-            raise ValueError(f"tensor has {c} channels but {path} is to be written as mode "
-                             f"{info.mode!r}, which reads as {info.channels}")
-        im = _pil_image(chw, info.bits)
-        if info.mode == "1":
-            im = im.convert("1", dither=Image.Dither.NONE)  # threshold at 128
-    _save_atomic(im, path)
+        encode(_to_array(chw, 8), path, _DEFAULT_MODE[c], 8)
+        return
+    if c != info.channels:
+        raise ValueError(f"tensor has {c} channels but {path} is to be written as mode "
+                         f"{info.mode!r}, which reads as {info.channels}")
+    mode = "1" if info.mode == "1" else _tensor_mode(info.mode, info.transparency)
+    encode(_to_array(chw, info.bits), path, mode, info.bits, info.icc_profile)
 
 
 def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -285,7 +271,7 @@ def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.T
         Unreadable file, a size other than ``size``, no hole at all, or nothing known.
     """
     path = Path(path)
-    im = _open(path)
+    im = open_pillow(path)
     if size is not None and (im.height, im.width) != tuple(size):
         raise ImageFormatError(f"{path}: mask size (height, width) = {(im.height, im.width)} "
                                f"differs from the image size {tuple(size)}")
@@ -300,6 +286,48 @@ def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.T
     return torch.from_numpy(~hole)[None, None]
 
 
+def split_alpha(image: torch.Tensor, info: ImageInfo, *, name: str = "image") -> tuple[torch.Tensor, torch.Tensor]:
+    """Split an image with alpha into its colour and a ``known`` mask: transparent pixels are the hole.
+
+    A pixel is a hole where its alpha is below half (8-bit alpha < 128, 16-bit < 32768).
+
+    Parameters
+    ----------
+    image : Tensor (1, C, H, W) in [-1, 1], the last channel alpha (grey + alpha or RGBA)
+    info : ImageInfo
+        From :func:`read_image`; tells whether the image has alpha.
+
+    Returns
+    -------
+    colour : Tensor (1, C - 1, H, W)
+    known : Tensor (1, 1, H, W) bool, True where the pixel is opaque
+
+    Raises
+    ------
+    ImageFormatError
+        No alpha channel, or an alpha with no transparent pixel, or nothing opaque.
+    """
+    if info.channels not in (2, 4):
+        raise ImageFormatError(f"{name} has no alpha channel ({info.mode}); give a --mask, white where the hole is")
+    colour, alpha = image[:, :-1], image[:, -1:]
+    known = alpha >= 0  # (x + 1) * s / 2 >= (s + 1) / 2, i.e. alpha >= 128 of 255 or 32768 of 65535
+    if bool(known.all()):
+        raise ImageFormatError(f"{name}: its alpha channel has no transparent pixel, so there is no hole; "
+                               "make the hole transparent, or give a --mask")
+    if not bool(known.any()):
+        raise ImageFormatError(f"{name}: every pixel is transparent, nothing is known to fill from")
+    return colour, known
+
+
+def join_alpha(colour: torch.Tensor, image: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`split_alpha` after a fill: ``image``'s alpha where known, opaque in the filled hole.
+
+    ``colour`` is ``(..., C - 1, H, W)``, ``image`` the original ``(1, C, H, W)``; returns ``(..., C, H, W)``.
+    """
+    alpha = torch.where(known, image[:, -1:], torch.ones_like(image[:, -1:]))[0]  # (1, H, W)
+    return torch.cat([colour, alpha.expand(*colour.shape[:-3], 1, *colour.shape[-2:]).to(colour)], dim=-3)
+
+
 def write_mask(known: torch.Tensor, path: PathLike) -> None:
     """Write a ``known`` mask as an 8-bit grey image: white (255) = hole, black (0) = known.
 
@@ -312,7 +340,7 @@ def write_mask(known: torch.Tensor, path: PathLike) -> None:
             raise ValueError("known must be bool or hold only 0 and 1 (1 = known)")
         known = known != 0
     grey = np.where(known.reshape(known.shape[-2:]).cpu().numpy(), 0, 255).astype(np.uint8)
-    _save_atomic(Image.fromarray(grey), Path(path))
+    encode(grey[..., None], path, "L", 8)
 
 
 def read_stack(paths: Sequence[PathLike]) -> tuple[torch.Tensor, list[ImageInfo]]:
@@ -356,6 +384,6 @@ def write_stack(tensor: torch.Tensor, paths: Sequence[PathLike], infos: Sequence
     if sum(counts) != chw.shape[0]:
         raise ValueError(f"stack has {chw.shape[0]} channels but the infos describe {sum(counts)} ({counts})")
     for p in paths:
-        _save_format(p)
+        save_format(p)
     for part, p, info in zip(torch.split(chw, counts, dim=0), paths, infos):
         write_image(part, p, info)

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from .io import read_mask
 from .masks import FAMILIES, MASKS_VERSION, _check_size, hole_fraction
+from .shipped import mask_set_names, resolve_mask_set
 
 __all__ = ["make_mask_set", "load_mask_set", "regenerate_fixed_sets", "FIXED_SET_SEEDS", "FIXED_SET_SIZES",
            "FIXED_SET_COUNT"]
@@ -109,6 +110,8 @@ def load_mask_set(directory) -> tuple[Tensor, dict]:
     Parameters
     ----------
     directory : str or PathLike
+        A folder, or the name of a shipped set (``thick-64``, or the repository
+        path ``masks/thick-64``), found wherever inpaint is installed.
 
     Returns
     -------
@@ -122,12 +125,12 @@ def load_mask_set(directory) -> tuple[Tensor, dict]:
         Missing or unreadable manifest or masks, a set from a newer ``MASKS_VERSION``,
         or masks whose count, size or hole fraction differ from the manifest.
     """
-    directory = Path(directory)
+    directory = resolve_mask_set(directory)
     try:
         manifest = json.loads((directory / _MANIFEST).read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{directory}: no readable {_MANIFEST} ({exc}); "
-                         "make the set with `inpaint masks make`") from exc
+        raise ValueError(f"{directory}: no readable {_MANIFEST} ({exc}); make the set with `inpaint masks make`, "
+                         f"or name a shipped one ({', '.join(_shipped_names())})") from exc
     missing = {"family", "size", "count", "seed", "masks_version", "masks"} - set(manifest)
     if missing:
         raise ValueError(f"{directory / _MANIFEST} lacks {sorted(missing)}")
@@ -146,6 +149,13 @@ def load_mask_set(directory) -> tuple[Tensor, dict]:
                              f"{entry['hole_fraction']}; the set was edited, regenerate it")
         masks.append(known)
     return torch.cat(masks), manifest
+
+
+def _shipped_names() -> list[str]:
+    try:
+        return mask_set_names()
+    except FileNotFoundError:
+        return []
 
 
 def regenerate_fixed_sets(root, *, families=None, sizes=FIXED_SET_SIZES) -> list[Path]:

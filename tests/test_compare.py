@@ -176,3 +176,13 @@ def test_an_interrupted_training_resumes_from_the_cache(files, tmp_path):
     run_compare([str(files / "rgb.png")], config, out=tmp_path / "out", echo=lambda text: None)
     used = json.loads((tmp_path / "out" / "run.json").read_text())["checkpoints"]["rgb.png"]["regression"]
     assert used == {"path": str(path), "step": TINY.steps, "source": "trained"}
+
+
+def test_missing_patchmatch_fails_before_any_work(files, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "patchmatch", None)  # makes ``import patchmatch`` fail
+    config = CompareConfig(methods=("ns", "patchmatch"), masks=str(files / "box-32"))
+    with pytest.raises(RuntimeError, match=r"pip install 'inpaint\[patchmatch\]'"):
+        run_compare([str(files / "rgb.png")], config, out=tmp_path / "out", echo=lambda text: None)
+    assert not (tmp_path / "out").exists()

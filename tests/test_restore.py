@@ -102,13 +102,17 @@ def test_restore_stack_of_two_files(tmp_path):
     assert ckpt.config.model.image_channels == 4 and ckpt.step == 2 and ckpt.config.diffusion.prediction == "eps"
 
 
-def test_existing_output_is_replaced(tmp_path):
+def test_existing_output_is_replaced_only_with_overwrite(tmp_path):
     hole = hole_map()
     src, before = damaged_file(tmp_path / "d.png", "L", hole)
     out = tmp_path / "new" / "r.png"
-    for _ in range(2):
-        result = run(src, "--mask", save_mask(tmp_path / "m.png", hole), "--out", out, *TINY_CLI)
-        assert result.exit_code == 0, result.output
+    mask = save_mask(tmp_path / "m.png", hole)
+    assert run(src, "--mask", mask, "--out", out, *TINY_CLI).exit_code == 0
+    first = out.read_bytes()
+    refused = run(src, "--mask", mask, "--out", out, *TINY_CLI)
+    assert refused.exit_code != 0 and "--overwrite" in refused.output and out.read_bytes() == first
+    result = run(src, "--mask", mask, "--out", out, "--overwrite", *TINY_CLI)
+    assert result.exit_code == 0, result.output
     np.testing.assert_array_equal(np.asarray(Image.open(out))[~hole], before[~hole])
 
 

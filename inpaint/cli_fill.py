@@ -1,0 +1,193 @@
+"""``inpaint fill``: fill the holes of one image, several, or a folder of them, with one model load.
+
+The fill runs on windows around the holes (:func:`inpaint.restore.fill_windows`,
+the planner of ``inpaint restore``), so memory follows the hole area and any
+image size works. The hole comes from ``--mask`` (one mask for every image) or,
+without it, from each image's alpha channel: transparent pixels are the hole.
+Every output is checked (folder, extension, the one overwrite rule) before the
+model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .cli_common import (check_overwrite, friendly_errors, overwrite_option, progress_disabled, quiet_option,
+                         threads_option)
+
+__all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
+
+SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
+"""``inpaint.sampling.SAMPLERS``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
+"""Files a folder argument contributes, by extension."""
+
+
+def collect_images(args: tuple[str, ...]) -> tuple[list[Path], bool]:
+    """The image files of IMAGES (files as given, folders by ``IMAGE_SUFFIXES``, sorted), and whether the
+    outputs go to a folder (several images or a folder given)."""
+    files: list[Path] = []
+    for arg in args:
+        path = Path(arg)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                           and not p.name.startswith("."))
+            if not found:
+                raise click.BadParameter(f"{path} holds no image file ({', '.join(IMAGE_SUFFIXES)})",
+                                         param_hint="IMAGES")
+            files += found
+        else:
+            files.append(path)  # a missing file is reported when read, with the other input errors
+    return files, len(files) > 1 or any(Path(a).is_dir() for a in args)
+
+
+def output_paths(images: list[Path], out: str, to_folder: bool, samples: int) -> list[list[Path]]:
+    """Per image, its output file(s): OUT itself, or OUT/<image name> for several images; with K > 1 samples,
+    <stem>_0 ... <stem>_{K-1}."""
+    out_path = Path(out)
+    if to_folder:
+        if out_path.exists() and not out_path.is_dir():
+            raise click.BadParameter(f"{out_path} is a file, but several images need an output folder",
+                                     param_hint="--out")
+        names = [p.name for p in images]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise click.BadParameter(f"two inputs are named {twice[0]}; their outputs would collide in {out_path}",
+                                     param_hint="IMAGES")
+        targets = [out_path / p.name for p in images]
+    else:
+        if out_path.is_dir():
+            targets = [out_path / images[0].name]
+        else:
+            targets = [out_path]
+    if samples == 1:
+        return [[t] for t in targets]
+    return [[t.with_name(f"{t.stem}_{s}{t.suffix}") for s in range(samples)] for t in targets]
+
+
+def _check_sizes(images: list[Path]) -> tuple[int, int]:
+    from .io import image_size
+
+    sizes = [image_size(p) for p in images]
+    for path, size in zip(images, sizes):
+        if size != sizes[0]:
+            raise click.BadParameter(
+                f"{path} is {size[1]}x{size[0]} but {images[0]} is {sizes[0][1]}x{sizes[0][0]}; one --mask needs "
+                "images of one size (or give no --mask and mark each hole transparent in its alpha)",
+                param_hint="IMAGES")
+    return sizes[0]
+
+
+@click.command("fill")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--mask", default=None,
+              help="Image of the images' size, WHITE where the hole is, for every IMAGE [default: each image's "
+                   "alpha channel, transparent = hole].")
+@click.option("--checkpoint", required=True,
+              help="A checkpoint written by train-texture, or a shipped model: cork (diffusion), cork/regression, "
+                   "cork/repaint; also brick, canvas, grass, gravel.")
+@click.option("--out", required=True,
+              help="Output file for one IMAGE, output folder for several or a folder; with --samples K > 1, "
+                   "<name>_0 ... <name>_{K-1}.")
+@click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None,
+              help="Default: the library's fast default (fill.DEFAULT_SAMPLER) for diffusion, repaint for repaint "
+                   "models.")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Denoising steps [default: the default sampler's; all T for a named sampler; 250 for repaint].")
+@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
+@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
+@click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")
+@click.option("--margin", type=click.IntRange(min=0), default=32, show_default=True,
+              help="Pixels of context around each hole.")
+@click.option("--device", default="cpu", show_default=True)
+@overwrite_option
+@quiet_option
+@threads_option
+@friendly_errors
+def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, no_paste, samples, seed,
+         margin, device, overwrite, quiet, threads) -> None:
+    """Fill the holes of IMAGE ... (files or folders) with a trained or shipped model.
+
+    The hole is white in --mask, or transparent in each image's alpha channel.
+    The model works on windows around the holes, so memory follows the hole
+    area and images of any size can be filled; it is loaded once for all
+    images. Known pixels come back exactly; each output keeps its input's mode,
+    bit depth and colour profile.
+    """
+    files, to_folder = collect_images(images)
+    paths = output_paths(files, out, to_folder, samples)
+    check_overwrite([p for group in paths for p in group], overwrite)
+    from .image_files import save_format
+    from .io import image_size
+
+    for group in paths:
+        for path in group:
+            _check_folder(path)
+            save_format(path)  # a known extension
+    for path in files:
+        image_size(path)  # every input exists and is an image, before any work
+
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .cli_common import resolve_device, set_threads
+    from .cli_restore import check_writable
+    from .fill import SamplerConfig
+    from .io import join_alpha, read_image, read_mask, split_alpha, write_image
+    from .restore import _sampler_moves, fill_windows
+    from .shipped import resolve_checkpoint
+
+    set_threads(threads)
+    dev = resolve_device(device)
+    known_all = None
+    if mask is not None:
+        known_all = read_mask(mask, size=_check_sizes(files))
+    ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
+    if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):
+        steps = min(250, ckpt.config.diffusion.timesteps)
+    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample, paste=not no_paste)
+    _sampler_moves(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
+    model = ckpt.network(device=dev)
+    say = (lambda text: None) if quiet else click.echo
+    from tqdm.auto import tqdm
+
+    for path, group in zip(files, paths):
+        x, info = read_image(path)
+        known = known_all if known_all is not None else split_alpha(x, info, name=str(path))[1]
+        colour = x if known_all is not None else x[:, :-1]
+        if colour.shape[1] != ckpt.config.model.image_channels:
+            alpha = " (alpha is the mask here, not a channel)" if known_all is None else ""
+            raise ValueError(f"{path} has {colour.shape[1]} channels{alpha} but the model was trained on "
+                             f"{ckpt.config.model.image_channels}")
+        check_writable(group, [info] * len(group))
+        with tqdm(total=None, unit="step", desc=path.name, dynamic_ncols=True,
+                  disable=True if ckpt.config.method == "regression" else progress_disabled(quiet)) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            result = fill_windows(model, ckpt.config, colour, known, margin=margin, sampler=sampler_config,
+                                  samples=samples, generator=torch.Generator(dev).manual_seed(seed),
+                                  progress=progress)
+        for target, filled in zip(group, result[:, 0]):
+            image = filled if known_all is not None else join_alpha(filled, x, known)
+            write_image(image, target, info)
+            say(f"wrote {target}")
+
+
+def _check_folder(path: Path) -> None:
+    """The output's folder must exist or be creatable, and the name must not be a folder."""
+    import os
+
+    if path.is_dir():
+        raise click.BadParameter(f"{path} is a folder; give an image file name", param_hint="--out")
+    parent = next(p for p in path.absolute().parents if p.exists())
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")
