@@ -67,7 +67,7 @@ class TrainConfig:
     held_out: float = 0.25
     augment: str = "dihedral"
     train_masks: str = "default"
-    precision: str = "fp32"
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         m = self.model.multiple
