@@ -271,6 +271,8 @@ def train(
             update_ema(ema, model, ema_decay(config.ema, step) if config.ema > 0 else 0.0)
             step += 1
             losses.append(loss.item())
+            if on_step is not None:
+                on_step(step, losses[-1])
             if clock is not None and clock.calibrating and clock.tick(step):
                 config = replace(config, steps=clock.steps)
             if out is not None and (step % save_every == 0 or step in (config.steps, until)):

@@ -214,3 +214,10 @@ def test_stopping_early_and_resuming_follows_the_schedule_of_the_whole_run():
     whole = train(image, config)
     for name, w in whole.model.items():
         torch.testing.assert_close(resumed.model[name], w, rtol=0, atol=0, msg=name)
+
+
+def test_every_step_is_reported_with_its_loss():
+    seen = []
+    ckpt = train(stripes(), small_config("regression", 5), on_step=lambda step, loss: seen.append((step, loss)))
+    assert [s for s, _ in seen] == [1, 2, 3, 4, 5]
+    assert [loss for _, loss in seen] == ckpt.losses.tolist()
