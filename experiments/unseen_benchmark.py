@@ -122,7 +122,7 @@ def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float 
     """Train (or reuse) one model; what the record says of it."""
     if path.is_file():
         ckpt = load_checkpoint(path)
-        print(f"  {config.method}: reusing {path.relative_to(ROOT)} ({ckpt.step} steps)", flush=True)
+        print(f"  {config.method}: reusing {path} ({ckpt.step} steps)", flush=True)
     else:
         t0 = time.perf_counter()
         last = [t0]
@@ -135,7 +135,7 @@ def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float 
         ckpt = train(image, config, out=path, device=device, exclude=exclude, on_step=on_step, name=path.parent.name,
                      minutes=minutes, save_every=10**9)
         print(f"  {config.method}: {ckpt.step} steps in {ckpt.timing['seconds']:.0f} s", flush=True)
-    return ckpt, {"steps": ckpt.step, "augment": ckpt.config.augment, **ckpt.timing}
+    return ckpt, {"steps": ckpt.step, "augment": ckpt.config.augment, **ckpt.timing, "config": asdict(ckpt.config)}
 
 
 def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
@@ -325,8 +325,8 @@ def main() -> None:
     parts.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         part = run_texture(entry, args, holes, hole_names, net)
-        part.update(recipe=args.recipe, config=asdict(recipe_config(args.recipe, "diffusion", 3, args.steps or 0)),
-                    holes=hole_names, minutes=None if args.steps else args.minutes, threads=args.threads)
+        part.update(recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
+                    minutes=None if args.steps else args.minutes, threads=args.threads)
         (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
     merge(args.tag, argv)
 
