@@ -16,8 +16,7 @@ The library in one screen::
 
 Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 :mod:`~inpaint.diffusion` (parametrizations, loss), :mod:`~inpaint.sampling`
-(DDPM, DDIM, RePaint, timestep grids), :mod:`~inpaint.dpm_solver` (DPM-Solver++(2M),
-predictor-corrector), :mod:`~inpaint.inference` (the fast denoiser of fill), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
+(DDPM, DDIM, RePaint), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
 :mod:`~inpaint.train`, :mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`,
 :mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
 :mod:`~inpaint.io`, :mod:`~inpaint.evaluate`.
@@ -26,14 +25,10 @@ predictor-corrector), :mod:`~inpaint.inference` (the fast denoiser of fill), :mo
 from .checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .diffusion import DiffusionConfig, make_denoiser, to_eps, to_x0
-from .dpm_solver import sample_dpmpp_2m, sample_pc
-from .fill import DEFAULT_SAMPLER, SamplerConfig, fill
-from .inference import fast_denoiser, guided_denoiser
+from .fill import SamplerConfig, fill
 from .io import ImageFormatError, read_image, read_mask, write_image, write_mask
 from .patches import PatchSampler, held_out_box
-from .sampling import (
-    karras_timesteps, repaint_schedule, sample_ddim, sample_ddpm, sample_repaint, start_timestep, strided_timesteps,
-)
+from .sampling import repaint_schedule, sample_ddim, sample_ddpm, sample_repaint, strided_timesteps
 from .schedule import NoiseSchedule, posterior, q_jump, q_sample
 from .train import train
 from .unet import ModelConfig, UNet
@@ -41,10 +36,9 @@ from .unet import ModelConfig, UNet
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_SAMPLER", "Checkpoint", "CheckpointError", "DiffusionConfig", "ImageFormatError", "ModelConfig", "NoiseSchedule",
+    "Checkpoint", "CheckpointError", "DiffusionConfig", "ImageFormatError", "ModelConfig", "NoiseSchedule",
     "PatchSampler", "SamplerConfig", "TrainConfig", "UNet", "fill", "held_out_box", "load_checkpoint",
     "make_denoiser", "posterior", "q_jump", "q_sample", "read_image", "read_mask", "repaint_schedule",
     "sample_ddim", "sample_ddpm", "sample_repaint", "save_checkpoint", "strided_timesteps", "to_eps", "to_x0",
-    "train", "write_image", "write_mask", "fast_denoiser", "guided_denoiser", "karras_timesteps", "sample_dpmpp_2m",
-    "sample_pc", "start_timestep",
+    "train", "write_image", "write_mask",
 ]
