@@ -350,3 +350,12 @@ def test_pc_keeps_known_pixels_and_reports_every_call():
     k = known.expand_as(out)
     assert torch.equal(out[k], x_known[k]) and torch.isfinite(out).all()
     assert calls == [(i, 6 + 2 * 5) for i in range(1, 17)]
+
+
+def test_a_short_chain_takes_every_timestep_from_the_start():
+    """The default's 25 steps on a model with T = 20: every timestep from the start down to 0."""
+    sch = NoiseSchedule.cosine(20)
+    start = start_timestep(sch, DEFAULT_SAMPLER.sigma_max)
+    assert SamplerConfig().resolved("diffusion").timesteps(sch) == list(range(start, -1, -1))
+    assert SamplerConfig("ddpm", 50, sigma_max=10.0).timesteps(sch) == list(range(start, -1, -1))
+    assert SamplerConfig("ddpm").timesteps(sch) == list(range(19, -1, -1))
