@@ -226,9 +226,9 @@ def merge(tag: str, argv: list[str]) -> None:
     print((out / "results.md").read_text())
 
 
-def ablation(tags: list[str], argv: list[str]) -> None:
+def ablation(tags: list[str], argv: list[str], name: str = "ablation") -> None:
     """One row per run (tag): diffusion's LPIPS per texture, its means and ratio to PatchMatch, on the textures
-    every run has; written to ``RESULTS/ablation.md`` and ``ablation.csv``."""
+    every run has; written to ``RESULTS/<name>.md`` and ``<name>.csv``."""
     runs = {}
     for tag in tags:
         parts = [json.loads(p.read_text()) for p in sorted((RESULTS / tag / "parts").glob("*.json"))]
@@ -260,8 +260,8 @@ def ablation(tags: list[str], argv: list[str]) -> None:
             f"that mean to PatchMatch's, and diffusion's PSNR (dB) and sharpness (1 = truth).\n\n{table}\n\n"
             f"Recipes (set on top of the library defaults; the others are crop 64, batch 16, Adam 1e-3, EMA 0.999, eps prediction, cosine schedule with T = 400):\n\n{recipes}\n\n"
             f"Command: `python experiments/unseen_benchmark.py {' '.join(argv)}`.\n")
-    (RESULTS / "ablation.md").write_text(text)
-    write_results(rows, RESULTS / "ablation.csv", list(dict.fromkeys(k for r in rows for k in r)))
+    (RESULTS / f"{name}.md").write_text(text)
+    write_results(rows, RESULTS / f"{name}.csv", list(dict.fromkeys(k for r in rows for k in r)))
     print(text)
 
 
@@ -295,6 +295,7 @@ def main() -> None:
     parser.add_argument("--tag", default=None, help="results folder name (default: recipe and budget)")
     parser.add_argument("--merge", action="store_true", help="only make the tables from the parts there are")
     parser.add_argument("--ablation", default=None, help="comma-separated run tags: write the ablation table of them")
+    parser.add_argument("--ablation-name", default="ablation", help="file name of that table (without .md)")
     args = parser.parse_args()
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = set(args.methods) - {"diffusion", "regression", "patchmatch"}
@@ -304,7 +305,7 @@ def main() -> None:
                             + (f"-sample{args.sample_steps}" if args.sample_steps else ""))
     argv = sys.argv[1:]
     if args.ablation:
-        return ablation(args.ablation.split(","), argv)
+        return ablation(args.ablation.split(","), argv, args.ablation_name)
     if args.merge:
         return merge(args.tag, argv)
     i, n = (int(v) for v in args.shard.split("/"))

@@ -50,7 +50,7 @@ class TrainConfig:
         Arithmetic of the forward and backward passes: 'bf16' runs them under
         bfloat16 autocast (weights, Adam and EMA stay float32), about twice as
         many steps a minute on a CPU with bfloat16 instructions; 'auto' picks
-        'bf16' where the device has them (:func:`inpaint.train.choose_precision`)
+        'bf16' where the device has them (:func:`inpaint.precision.choose_precision`)
         and is resolved and recorded by :func:`inpaint.train.train`.
     """
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import hashlib
-import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,29 +12,19 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .budget import BudgetClock, check_budget
 from .checkpoint import Checkpoint, save_checkpoint
 from .config import TrainConfig, lr_factor
 from .diffusion import diffusion_loss
 from .masks import training_masks
 from .orientation import choose_augmentation
 from .patches import PatchSampler, held_out_box
+from .precision import autocast, choose_precision
 from .regression import regression_loss
 from .unet import UNet
 
 StepCallback = Callable[[int, float], None]
 """Called after every step with (step, loss)."""
-
-CALIBRATION_STEPS = 30
-"""Steps timed before a time budget fixes the step count (the first 5 warm the allocator and are not counted)."""
-
-
-def budget_steps(budget: float, elapsed: float, done: int, seconds_per_step: float) -> int:
-    """Total steps that fit a budget of ``budget`` seconds when ``done`` steps took ``elapsed`` seconds and
-    the next ones take ``seconds_per_step`` each (never fewer than ``done``)."""
-    if seconds_per_step <= 0:
-        raise ValueError(f"seconds_per_step must be positive, got {seconds_per_step}")
-    return done + max(0, math.floor((budget - elapsed) / seconds_per_step))
-
 
 def texture_meta(image: Tensor, name: str) -> dict:
     """Identity of a training image: name, size and the sha256 of its float pixels."""
@@ -63,69 +51,6 @@ def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, 
         return regression_loss(model, x, known, valid=valid)
     conditional_known = known if config.model.conditional else None
     return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator, valid=valid)
-
-
-def choose_precision(precision: str, device: str | torch.device) -> str:
-    """The concrete precision of ``precision`` on ``device``: 'auto' is 'bf16' on a GPU that supports it and on
-    a CPU with bfloat16 instructions (AVX512-BF16 or AMX, where autocast about halves a step), else 'fp32'."""
-    if precision != "auto":
-        return precision
-    device = torch.device(device)
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if device.type == "cpu" and _cpu_has_bf16() else "fp32"
-
-
-def _cpu_has_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:  # not Linux: no cheap way to tell, and emulated bfloat16 is slower than float32
-        return False
-    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
-
-
-def autocast(precision: str, device: str | torch.device):
-    """The autocast context of a training step in ``precision`` ('fp32': none)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-
-
-class BudgetClock:
-    """Times the first :data:`CALIBRATION_STEPS` steps of a run and then fixes the step count that fits.
-
-    The first 5 steps warm the allocator and are not counted in the rate.
-    ``record`` is what the checkpoint's ``timing`` keeps of it.
-    """
-
-    def __init__(self, minutes: float, started: float):
-        self.started, self.ticks, self.steps = started, [], None
-        self.record = {"budget_minutes": minutes}
-
-    @property
-    def calibrating(self) -> bool:
-        return self.steps is None
-
-    def tick(self, step: int) -> bool:
-        """Note that ``step`` steps are done; True once the step count is fixed (in ``steps``)."""
-        self.ticks.append(time.perf_counter())
-        if len(self.ticks) < CALIBRATION_STEPS:
-            return False
-        rate = (self.ticks[-1] - self.ticks[4]) / (CALIBRATION_STEPS - 5)
-        self.steps = budget_steps(60 * self.record["budget_minutes"], self.ticks[-1] - self.started, step, rate)
-        self.record.update(seconds_per_step=rate, calibration_steps=CALIBRATION_STEPS)
-        return True
-
-
-def check_budget(config: TrainConfig, minutes: float, start: Checkpoint | None) -> None:
-    """Raise ``ValueError`` unless :func:`train` can train ``config`` to a budget of ``minutes``."""
-    if not minutes > 0:
-        raise ValueError(f"the time budget must be positive, got {minutes} minutes")
-    if start is not None and start.step > 0:
-        raise ValueError("a time budget starts a new run; resume with a step count instead")
-    if config.lr_decay != "none" and config.lr_warmup < CALIBRATION_STEPS:
-        raise ValueError(f"a time budget with a decaying learning rate needs lr_warmup >= {CALIBRATION_STEPS} "
-                         f"(the steps timed before the step count is fixed), got {config.lr_warmup}")
 
 
 def init_checkpoint(config: TrainConfig, texture: dict) -> Checkpoint:
@@ -181,13 +106,12 @@ def train(
         training on the damaged image itself).
     minutes : float, optional
         A wall-clock budget instead of ``config.steps``: the first
-        :data:`CALIBRATION_STEPS` steps are timed, the step count that fits the
-        budget is fixed from their rate (:func:`budget_steps`), and the learning
+        :data:`~inpaint.budget.CALIBRATION_STEPS` steps are timed, the step count
+        that fits the budget is fixed from their rate (:class:`~inpaint.budget.BudgetClock`), and the learning
         rate schedule ends with it.  The checkpoint's config records that count,
         so training again with it (and no budget) gives the same weights.  Needs
         ``config.lr_warmup >= CALIBRATION_STEPS`` when the rate decays, so that
         no step's rate depends on the count before it is known.
-
     until : int, optional
         Stop after this many steps, as if interrupted there: the learning rate
         still follows the schedule that ends at ``config.steps``, so resuming

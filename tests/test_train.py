@@ -133,7 +133,7 @@ def test_training_applies_the_learning_rate_schedule():
 
 
 def test_budget_steps_fill_the_remaining_time():
-    from inpaint.train import budget_steps
+    from inpaint.budget import budget_steps
 
     assert budget_steps(60.0, 6.0, 30, 0.5) == 30 + 108
     assert budget_steps(10.0, 12.0, 30, 0.5) == 30  # over budget already: stop where we are
@@ -142,7 +142,7 @@ def test_budget_steps_fill_the_remaining_time():
 
 
 def test_a_time_budget_records_its_step_count_and_that_count_reproduces_the_weights():
-    from inpaint.train import CALIBRATION_STEPS
+    from inpaint.budget import CALIBRATION_STEPS
 
     config = small_config("diffusion", 10**6, lr_warmup=CALIBRATION_STEPS, lr_decay="linear", augment="none")
     ckpt = train(stripes(), config, minutes=0.03)
@@ -189,7 +189,7 @@ def test_configs_of_older_files_keep_how_they_were_trained():
 
 
 def test_bf16_training_learns_and_auto_precision_is_resolved_and_recorded():
-    from inpaint.train import choose_precision
+    from inpaint.precision import choose_precision
 
     image = stripes()
     ckpt = train(image, small_config("regression", 400, train_masks="box", augment="none", precision="bf16"))
