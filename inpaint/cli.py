@@ -15,7 +15,7 @@ from .cli_compare import compare as compare_command
 from .cli_fill import fill as fill_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
-from .config import LR_DECAYS, TrainConfig
+from .config import LR_DECAYS, PRECISIONS, TrainConfig
 from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
 from .io import read_image
 from .masks import parse_families
@@ -72,9 +72,12 @@ cli.add_command(fill_command)
 @click.option("--augment", type=click.Choice(AUGMENTATIONS), default=TrainConfig.augment, show_default=True,
               help="Random symmetries of the crops; auto: flips and quarter turns for isotropic textures only.")
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default=TrainConfig.precision, show_default=True,
+              help="Arithmetic of training; auto: bfloat16 where the processor has it.")
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
-                  timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment) -> None:
+                  timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment,
+                  precision) -> None:
     """Train models on random crops of one texture IMAGE.
 
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
@@ -95,7 +98,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
         config = TrainConfig(
             model=ModelConfig(method=name, image_channels=pixels.shape[1]), diffusion=diffusion, crop=crop,
             batch=batch, steps=steps, lr=lr, lr_warmup=lr_warmup, lr_decay=lr_decay, seed=seed, ema=ema,
-            held_out=held_out, augment="none" if no_augment else augment, train_masks=train_masks,
+            held_out=held_out, augment="none" if no_augment else augment, train_masks=train_masks, precision=precision,
         )
         path = out / f"{name}.pt"
         start = None
