@@ -36,7 +36,8 @@ from pathlib import Path
 import torch
 
 from inpaint.checkpoint import load_checkpoint
-from inpaint.compare import classical_filler, learned_filler, package_versions, result_rows, run_fills, summarize
+from inpaint.compare import (classical_filler, learned_filler, overall, package_versions, result_rows, run_fills,
+                             summarize)
 from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
 from inpaint.evaluate import EvalSet
@@ -193,15 +194,16 @@ def merge(tag: str, argv: list[str]) -> None:
     summary = summarize(rows)
     methods = list(dict.fromkeys(s["method"] for s in summary))
     per_texture = ratio_rows(summary)
-    means = mean_rows(summary, methods)
+    means = overall(summary)
     columns = ["texture", *[f"{m} {k}" for m in methods for k in SHOWN], "LPIPS ratio"]
     mean_row = {"texture": "**mean**", **{f"{r['method']} {k}": r[k] for r in means for k in SHOWN}}
     lp = {r["method"]: r["lpips"] for r in means}
     if "diffusion" in lp and "patchmatch" in lp:
         mean_row["LPIPS ratio"] = lp["diffusion"] / lp["patchmatch"]
         wins = sum(r["LPIPS ratio"] < 1 for r in per_texture if "LPIPS ratio" in r)
-    formats = {c: (".2f" if "PSNR" in c or "sharp" in c or "ratio" in c else ".3f") for c in columns}
+    formats = {c: (".3f" if c.endswith("lpips") else ".2f") for c in columns}
     steps = {p["texture"]: {m: v.get("steps") for m, v in p["models"].items()} for p in parts}
+    commands = list(dict.fromkeys(tuple(p.get("command", argv)) for p in parts))  # what made each part
     holes = ", ".join(f"{n} {s}" for s, n in HOLE_SETS)
     text = [f"# Unseen-texture benchmark: {tag}\n",
             f"{len(parts)} textures, {CROPS} held-out {CROP}x{CROP} crops each ({holes} holes); mean over crops; "
@@ -210,17 +212,19 @@ def merge(tag: str, argv: list[str]) -> None:
     if "LPIPS ratio" in mean_row:
         text.append(f"\nDiffusion better than PatchMatch on {wins} of {len(per_texture)} textures.")
     text.append("\nMeans over textures ± standard error (crop errors combined):\n")
-    text.append(markdown_table([{**r, **{k: f"{r[k]:.3f} ± {r[k + '_se']:.3f}" for k in SHOWN}} for r in means],
-                               ["method", *SHOWN]).replace("| psnr |", "| PSNR (dB) |"))
+    text.append(markdown_table([{"method": r["method"], **{label: f"{r[k]:.3f} ± {r[k + '_se']:.3f}"
+                                                           for k, label in SHOWN.items()}} for r in means],
+                               ["method", *SHOWN.values()]))
     text.append("\nSteps trained per texture: " + "; ".join(
         f"{t} " + ", ".join(f"{m} {s}" for m, s in v.items()) for t, v in steps.items()) + ".")
-    text.append(f"\nCommand: `python experiments/unseen_benchmark.py {' '.join(argv)}`.\n")
+    text.append("\nMade by: " + "; ".join(f"`python experiments/unseen_benchmark.py {' '.join(c)}`" for c in commands)
+                + ".\n")
     (out / "results.md").write_text("\n".join(text))
     write_results(rows, out / "results.csv", COLUMNS)
     plot_plane(means, out / "plane.png", learned=("diffusion", "regression"),
                title=f"{len(parts)} unseen textures, {tag} (mean ± standard error)")
-    record = {"tag": tag, "command": argv, "parts": {p["texture"]: {k: v for k, v in p.items() if k != "rows"}
-                                                     for p in parts},
+    record = {"tag": tag, "commands": [list(c) for c in commands],
+              "parts": {p["texture"]: {k: v for k, v in p.items() if k != "rows"} for p in parts},
               "means": means, "versions": package_versions(), "python": sys.version.split()[0]}
     (out / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     print((out / "results.md").read_text())
@@ -256,26 +260,15 @@ def ablation(tags: list[str], argv: list[str], name: str = "ablation") -> None:
     recipes = "\n".join(f"- `{r['recipe']}`: {RECIPES[r['recipe']] or 'the library defaults'}"
                          for r in {r["recipe"]: r for r in rows}.values())
     text = (f"# Unseen-texture benchmark: ablation of the training recipe\n\nDiffusion's LPIPS on the hole per texture "
-            f"({CROPS} held-out crops each), its mean ± standard error over the {len(textures)} textures, the ratio of "
-            f"that mean to PatchMatch's, and diffusion's PSNR (dB) and sharpness (1 = truth).\n\n{table}\n\n"
-            f"Recipes (set on top of the library defaults; the others are crop 64, batch 16, Adam 1e-3, EMA 0.999, eps prediction, cosine schedule with T = 400):\n\n{recipes}\n\n"
+            f"({CROPS} held-out crops each), its mean ± standard error over the {len(textures)} textures, "
+            "the ratio of that mean to PatchMatch's, and diffusion's PSNR (dB) and sharpness (1 = truth).\n\n"
+            f"{table}\n\n"
+            "Recipes (set on top of the library defaults; the others are crop 64, batch 16, Adam 1e-3, EMA 0.999, "
+            f"eps prediction, cosine schedule with T = 400):\n\n{recipes}\n\n"
             f"Command: `python experiments/unseen_benchmark.py {' '.join(argv)}`.\n")
     (RESULTS / f"{name}.md").write_text(text)
     write_results(rows, RESULTS / f"{name}.csv", list(dict.fromkeys(k for r in rows for k in r)))
     print(text)
-
-
-def mean_rows(summary: list[dict], methods: list[str]) -> list[dict]:
-    """Per method, the mean over textures and its standard error sqrt(sum se^2) / n."""
-    out = []
-    for m in methods:
-        rs = [s for s in summary if s["method"] == m]
-        row = {"method": m}
-        for k in SHOWN:
-            row[k] = sum(r[k] for r in rs) / len(rs)
-            row[k + "_se"] = math.sqrt(sum(r[k + "_se"] ** 2 for r in rs)) / len(rs)
-        out.append(row)
-    return out
 
 
 def main() -> None:
@@ -326,7 +319,7 @@ def main() -> None:
     parts.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         part = run_texture(entry, args, holes, hole_names, net)
-        part.update(recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
+        part.update(command=argv, recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
                     minutes=None if args.steps else args.minutes, threads=args.threads)
         (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
     merge(args.tag, argv)

@@ -89,6 +89,8 @@ def test_shards_merge_into_the_table_of_one_run(tiny_benchmark, monkeypatch):
     for name in ("results.md", "plane.png", "run.json", "grid_wide.png", "grid_tall.png"):
         assert (results / "split" / name).is_file(), name
     assert len(rows_without_timing(results / "whole" / "results.csv")) == 2 * U.CROPS
+    made_by = (results / "split" / "results.md").read_text()
+    assert "--shard 1/2" in made_by and "--shard 2/2" in made_by  # every part's command is kept
 
 
 def test_learned_methods_train_once_and_are_reused(tiny_benchmark, monkeypatch, capsys):
