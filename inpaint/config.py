@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 
 from .diffusion import DiffusionConfig
-from .orientation import AUGMENTATIONS
+from .orientation import AUGMENTATIONS, augmentation_name
 from .unet import ModelConfig
 
 
@@ -84,8 +84,7 @@ class TrainConfig:
             raise ValueError(f"lr_warmup must be >= 0, got {self.lr_warmup}")
         if self.lr_decay not in LR_DECAYS:
             raise ValueError(f"lr_decay must be one of {', '.join(LR_DECAYS)}; got {self.lr_decay!r}")
-        if isinstance(self.augment, bool):  # the on/off switch of files and code before named augmentations
-            object.__setattr__(self, "augment", "dihedral" if self.augment else "none")
+        object.__setattr__(self, "augment", augmentation_name(self.augment))
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}; got {self.augment!r}")
         if self.precision not in PRECISIONS:

@@ -78,6 +78,14 @@ def choose_augmentation(image: Tensor, augment: str = "auto") -> str:
     return "dihedral" if anisotropy(image) <= ISOTROPY_LIMIT else "none"
 
 
+def augmentation_name(augment: str | bool) -> str:
+    """``augment`` by name; a bool is the on/off switch of files and code before named augmentations
+    (True: 'dihedral', False: 'none')."""
+    if isinstance(augment, bool):
+        return "dihedral" if augment else "none"
+    return augment
+
+
 def symmetries(augment: str) -> tuple[int, ...]:
     """The dihedral elements ``k`` (see :func:`inpaint.patches.dihedral`) an augmentation draws from."""
     if augment == "none":
@@ -89,4 +97,4 @@ def symmetries(augment: str) -> tuple[int, ...]:
     raise ValueError(f"augment must be resolved to one of none, flips, dihedral; got {augment!r}")
 
 
-__all__ = ["AUGMENTATIONS", "ISOTROPY_LIMIT", "anisotropy", "choose_augmentation", "symmetries"]
+__all__ = ["AUGMENTATIONS", "ISOTROPY_LIMIT", "anisotropy", "augmentation_name", "choose_augmentation", "symmetries"]

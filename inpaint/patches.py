@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .orientation import symmetries
+from .orientation import augmentation_name, symmetries
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class PatchSampler:
             mask[exclude.slices()] = True
             exclude = mask
         self.crop = crop
-        self.augment = {True: "dihedral", False: "none"}.get(augment, augment)
+        self.augment = augmentation_name(augment)
         self.symmetries = symmetries(self.augment)
         self.offsets = valid_offsets(H, W, crop, exclude).nonzero().to(torch.int32)
         if len(self.offsets) == 0:
