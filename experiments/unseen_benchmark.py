@@ -5,6 +5,7 @@
     python experiments/unseen_benchmark.py --shard 2/4           # this machine's quarter of the textures
     python experiments/unseen_benchmark.py --merge               # tables and plane from every texture's part
     python experiments/unseen_benchmark.py --steps 2850 --recipe before --methods diffusion,patchmatch
+    python experiments/unseen_benchmark.py --init prior --minutes 5  # fine-tune the shipped texture prior
 
 The textures are those of ``data/unseen/`` (see its SOURCES.md), which no
 default, demo or recipe decision of the toolkit may be tuned on.  Protocol, per
@@ -20,6 +21,10 @@ Each texture is one unit of work with its own seeds, written to
 the plane and ``run.json`` are made from whatever parts exist, so textures can
 be split over machines (``--shard i/n``) and merged where the parts meet.
 Models land in ``runs/unseen/<tag>/<texture>/<method>.pt`` and are reused.
+
+``--init prior`` starts diffusion from the shipped texture prior
+(:mod:`inpaint.prior`; regression starts from scratch), and ``--steps 0`` with
+it fills with the prior itself, untrained on the texture.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.patches import Box, grid_crops
 from inpaint.perceptual import load_lpips
+from inpaint.prior import load_init
 from inpaint.report import markdown_table, plot_plane, save_grid, write_results
 from inpaint.train import train
 
@@ -74,6 +80,7 @@ RECIPES = {
     "after-uniform+bf16": recipe("auto", "linear", "uniform", "bf16"),
     "after+bf16": recipe("auto", "linear", "lognormal", "bf16"),
     "after-uniform+bf16+crop128": recipe("auto", "linear", "uniform", "bf16", crop=128, batch=4),
+    "after-uniform+bf16+lr3e-4": recipe("auto", "linear", "uniform", "bf16", lr=3e-4),
 }
 """Training recipes by name: fields of TrainConfig or DiffusionConfig set on top of the library's defaults.
 'before' is the recipe before this benchmark existed (all eight symmetries, a constant rate, uniform t,
@@ -119,8 +126,9 @@ def unit_seed(*parts: str) -> int:
     return zlib.crc32("/".join(parts).encode())
 
 
-def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float | None, device: str) -> tuple:
-    """Train (or reuse) one model; what the record says of it."""
+def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float | None, device: str,
+                init=None) -> tuple:
+    """Train (or reuse) one model, from ``init``'s weights when given; what the record says of it."""
     if path.is_file():
         ckpt = load_checkpoint(path)
         print(f"  {config.method}: reusing {path} ({ckpt.step} steps)", flush=True)
@@ -134,9 +142,14 @@ def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float 
                 print(f"  {config.method}: step {step}, loss {loss:.4f}, {last[0] - t0:.0f} s", flush=True)
 
         ckpt = train(image, config, out=path, device=device, exclude=exclude, on_step=on_step, name=path.parent.name,
-                     minutes=minutes, save_every=10**9)
+                     minutes=minutes, save_every=10**9, init=init)
         print(f"  {config.method}: {ckpt.step} steps in {ckpt.timing['seconds']:.0f} s", flush=True)
     return ckpt, {"steps": ckpt.step, "augment": ckpt.config.augment, **ckpt.timing, "config": asdict(ckpt.config)}
+
+
+def untrained(init) -> tuple:
+    """The ``--steps 0`` model: ``init`` itself, with what the record says of it."""
+    return init, {"steps": 0, "init": init.texture.get("name"), "config": asdict(init.config)}
 
 
 def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
@@ -155,9 +168,13 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
         if method == "patchmatch":
             filler = classical_filler(method, seed)
         else:
-            config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9)
-            ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
-                                               None if args.steps else args.minutes, args.device)
+            init = args.init if method == "diffusion" else None
+            if args.steps == 0:
+                ckpt, models[method] = untrained(init)
+            else:
+                config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9)
+                ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
+                                                   None if args.steps else args.minutes, args.device, init)
             sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
             filler = learned_filler(ckpt, sampler, 1, seed, "cpu")
         outputs, seconds = run_fills(filler, data, batch=CROPS)
@@ -245,7 +262,7 @@ def ablation(tags: list[str], argv: list[str], name: str = "ablation") -> None:
         summary = summarize([r for t in textures for r in parts[t]["rows"]])
         by = {(s["texture"], s["method"]): s for s in summary}
         diffusion = [by[t, "diffusion"] for t in textures]
-        row = {"run": tag, "recipe": parts[textures[0]]["recipe"],
+        row = {"run": tag, "recipe": parts[textures[0]]["recipe"], "init": parts[textures[0]].get("init") or "scratch",
                "steps": "/".join(str(parts[t]["models"]["diffusion"]["steps"]) for t in textures)}
         row.update({t: by[t, "diffusion"]["lpips"] for t in textures})
         for k in SHOWN:
@@ -253,7 +270,7 @@ def ablation(tags: list[str], argv: list[str], name: str = "ablation") -> None:
         row["lpips_se"] = math.sqrt(sum(d["lpips_se"] ** 2 for d in diffusion)) / len(diffusion)
         row["LPIPS ratio"] = row["lpips"] / (sum(by[t, "patchmatch"]["lpips"] for t in textures) / len(textures))
         rows.append(row)
-    columns = ["run", "steps", *textures, "lpips", "LPIPS ratio", "psnr", "sharpness"]
+    columns = ["run", "init", "steps", *textures, "lpips", "LPIPS ratio", "psnr", "sharpness"]
     shown = [{**r, "lpips": f"{r['lpips']:.3f} ± {r['lpips_se']:.3f}"} for r in rows]
     formats = {**{t: ".3f" for t in textures}, "LPIPS ratio": ".2f", "psnr": ".2f", "sharpness": ".2f"}
     table = markdown_table(shown, columns, formats)
@@ -277,6 +294,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget per model")
     parser.add_argument("--steps", type=int, default=None, help="train a fixed number of steps instead of --minutes")
     parser.add_argument("--recipe", choices=tuple(RECIPES), default="default")
+    parser.add_argument("--init", default="scratch",
+                        help="diffusion's starting weights: scratch, prior (the shipped texture prior) or a checkpoint")
     parser.add_argument("--methods", default="diffusion,regression,patchmatch")
     parser.add_argument("--textures", default=None, help="comma-separated stems (default: all of data/unseen)")
     parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n interleaved shares of the textures")
@@ -294,7 +313,11 @@ def main() -> None:
     unknown = set(args.methods) - {"diffusion", "regression", "patchmatch"}
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from diffusion, regression, patchmatch")
-    args.tag = args.tag or (f"{args.recipe}-" + (f"{args.steps}steps" if args.steps else f"{args.minutes:g}min")
+    if args.steps == 0 and (args.init == "scratch" or "regression" in args.methods):
+        parser.error("--steps 0 fills with the --init model untrained: give --init, and no regression")
+    init_tag = "" if args.init == "scratch" else f"+{Path(args.init).stem if args.init != 'prior' else 'prior'}"
+    args.tag = args.tag or (f"{args.recipe}{init_tag}-" + (f"{args.steps}steps" if args.steps is not None
+                                                            else f"{args.minutes:g}min")
                             + (f"-sample{args.sample_steps}" if args.sample_steps else ""))
     argv = sys.argv[1:]
     if args.ablation:
@@ -305,6 +328,7 @@ def main() -> None:
     if not 1 <= i <= n:
         parser.error(f"--shard {args.shard}: i must be in 1..n")
     torch.set_num_threads(args.threads)
+    args.init = load_init(args.init)
     entries = json.loads((TEXTURES / "manifest.json").read_text())
     if args.textures:
         wanted = args.textures.split(",")
@@ -320,6 +344,7 @@ def main() -> None:
     for entry in entries:
         part = run_texture(entry, args, holes, hole_names, net)
         part.update(command=argv, recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
+                    init=None if args.init is None else args.init.texture.get("name"),
                     minutes=None if args.steps else args.minutes, threads=args.threads)
         (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
     merge(args.tag, argv)

@@ -19,8 +19,8 @@ Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 (DDPM, DDIM, RePaint), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
 :mod:`~inpaint.train`, :mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`,
 :mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
-:mod:`~inpaint.io`, :mod:`~inpaint.evaluate`, :mod:`~inpaint.shipped` (the mask sets, textures and
-models that ship with the package).
+:mod:`~inpaint.io`, :mod:`~inpaint.evaluate`, :mod:`~inpaint.prior` (the shipped texture prior to
+fine-tune from), :mod:`~inpaint.shipped` (the mask sets, textures and models that ship with the package).
 
 The names below are imported on first use (PEP 562), so ``import inpaint`` and
 ``inpaint --help`` do not wait for torch.

@@ -10,7 +10,7 @@ import click
 from . import demo as demo_lib
 from .checkpoint import CheckpointError, load_checkpoint
 from .compare import parse_methods
-from .cli_common import LazyBar, friendly_errors, resolve_device
+from .cli_common import LazyBar, friendly_errors, init_option, load_init_option, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_fill import fill as fill_command
 from .cli_masks import masks as masks_group
@@ -21,7 +21,7 @@ from .io import read_image
 from .masks import parse_families
 from .orientation import AUGMENTATIONS
 from .schedule import SCHEDULES
-from .shipped import resolve_checkpoint
+from .shipped import resolve_checkpoint, resolve_texture
 from .train import train
 from .training_report import write_training_report
 from .unet import METHODS, ModelConfig, count_parameters
@@ -74,11 +74,12 @@ cli.add_command(fill_command)
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainConfig.precision, show_default=True,
               help="Arithmetic of training; auto: bfloat16 where the processor has it.")
+@init_option
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
                   timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment,
-                  precision) -> None:
-    """Train models on random crops of one texture IMAGE.
+                  precision, init) -> None:
+    """Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork).
 
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
     and fills of held-out crops (fills.png) into --out.
@@ -90,8 +91,9 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
     if minutes is not None and resume:
         raise click.BadParameter("a time budget starts new runs; resume with --steps instead", param_hint="--minutes")
     parse_families(train_masks)
+    start_from = load_init_option(init, methods)
     dev = resolve_device(device)
-    pixels, _ = read_image(image)
+    pixels, _ = read_image(resolve_texture(image))
     out = Path(out) if out else Path("runs") / Path(image).stem
     diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting, noise_levels=noise_levels)
     for name in methods:
@@ -111,7 +113,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
         bar = LazyBar(steps, start.step if start else 0, batch, name, minutes=minutes)
         try:
             ckpt = train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name,
-                         minutes=minutes)
+                         minutes=minutes, init=start_from)
         except KeyboardInterrupt:
             raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
         finally:
@@ -155,7 +157,10 @@ def info(checkpoint, as_json) -> None:
     click.echo(f"file: {path} (sha256 {record['file_sha256'][:12]})")
     click.echo(f"holds: {', '.join(holds)}")
     tex = ckpt.texture
-    if tex:
+    if tex.get("images"):
+        click.echo(f"corpus: {tex.get('name')} ({tex['images']} images, {tex.get('pixels', 0) / 1e6:.1f} Mpixel, "
+                   f"sha256 of its images' digests {tex.get('sha256', '')[:12]})")
+    elif tex:
         click.echo(f"texture: {tex.get('name')} ({tex.get('height')}x{tex.get('width')}, "
                    f"sha256 of its float32 pixels {tex.get('sha256', '')[:12]})")
     if ckpt.timing:

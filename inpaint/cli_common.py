@@ -113,3 +113,19 @@ def check_overwrite(paths, overwrite: bool, param_hint: str = "--out") -> None:
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
         raise click.BadParameter(f"{existing[0]}{more} exists; pass --overwrite to replace it", param_hint=param_hint)
+
+
+def init_option(fn):
+    return click.option("--init", default="scratch", show_default=True,
+                        help="Weights training starts from: scratch, prior (the shipped texture prior, "
+                             "diffusion only; fine-tunes in minutes), or a checkpoint file.")(fn)
+
+
+def load_init_option(value: str, methods):
+    """The checkpoint ``--init`` names (None for scratch); 'prior' fits the diffusion method only."""
+    from .prior import load_init
+
+    if value == "prior" and any(m != "diffusion" for m in methods):
+        raise click.BadParameter(f"the shipped prior is a diffusion model; it cannot start "
+                                 f"{', '.join(m for m in methods if m != 'diffusion')}", param_hint="--init")
+    return load_init(value)

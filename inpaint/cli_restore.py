@@ -10,8 +10,8 @@ import click
 import torch
 from tqdm.auto import tqdm
 
-from .cli_common import (LazyBar, check_overwrite, friendly_errors, overwrite_option, progress_disabled, quiet_option,
-                         resolve_device, set_threads, threads_option)
+from .cli_common import (LazyBar, check_overwrite, friendly_errors, init_option, load_init_option, overwrite_option,
+                         progress_disabled, quiet_option, resolve_device, set_threads, threads_option)
 from .fill import SamplerConfig
 from .checkpoint import load_checkpoint
 from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
@@ -81,12 +81,13 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--checkpoint", default=None,
               help="Fill with this model (e.g. an earlier --save-checkpoint of the same image) instead of training; "
                    "the training options are then unused.")
+@init_option
 @overwrite_option
 @quiet_option
 @threads_option
 @friendly_errors
 def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samples, seed, crop, batch, margin,
-            save_checkpoint, device, checkpoint, overwrite, quiet, threads) -> None:
+            save_checkpoint, device, checkpoint, init, overwrite, quiet, threads) -> None:
     """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
 
     Trains a small model on crops of IMAGE (no other data, no checkpoint
@@ -103,7 +104,11 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
     if checkpoint and save_checkpoint:
         raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to save",
                                  param_hint="--save-checkpoint")
+    if checkpoint and init != "scratch":
+        raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to start from",
+                                 param_hint="--init")
     trained = load_checkpoint(resolve_checkpoint(checkpoint)) if checkpoint else None
+    start_from = load_init_option(init, [method])
     x, infos = read_stack(images)
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
@@ -124,7 +129,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
             x, known, config, sampler=SamplerConfig(steps=sample_steps), samples=samples,
             generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin,
             on_step=None if quiet else bar.step, progress=progress, checkpoint_path=save_checkpoint,
-            name=Path(images[0]).name, trained=trained, minutes=minutes,
+            name=Path(images[0]).name, trained=trained, minutes=minutes, init=start_from,
         )
     except KeyboardInterrupt:
         kept = f"; the model so far is in {save_checkpoint}" if save_checkpoint else ""

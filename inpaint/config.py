@@ -68,6 +68,7 @@ class TrainConfig:
     augment: str = "dihedral"
     train_masks: str = "default"
     precision: str = "auto"
+    init: str = "scratch"
 
     def __post_init__(self) -> None:
         m = self.model.multiple
@@ -116,7 +117,7 @@ class TrainConfig:
         return cls(model=model, diffusion=diffusion, **d)
 
 
-LEGACY = {"lr_warmup": 0, "lr_decay": "none", "precision": "fp32"}
+LEGACY = {"lr_warmup": 0, "lr_decay": "none", "precision": "fp32", "init": "scratch"}
 """Training fields added after the first checkpoints, with the behaviour those checkpoints had."""
 DIFFUSION_LEGACY = {"noise_levels": "uniform"}
 """Likewise for :class:`inpaint.diffusion.DiffusionConfig`."""

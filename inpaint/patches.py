@@ -119,6 +119,34 @@ class PatchSampler:
         return crops
 
 
+class CorpusSampler:
+    """Draws random crops from several images: the image of each crop uniformly, then a crop of it.
+
+    Pre-training a texture prior (:mod:`inpaint.prior`) sees many textures; each
+    image counts the same whatever its size, so a large one does not drown the
+    others.  Every image must have the same channels and hold one crop.
+
+    Examples
+    --------
+    >>> images = [torch.rand(1, 3, 96, 64) * 2 - 1, torch.rand(1, 3, 40, 50) * 2 - 1]
+    >>> CorpusSampler(images, 32).sample(5, torch.Generator().manual_seed(0)).shape
+    torch.Size([5, 3, 32, 32])
+    """
+
+    def __init__(self, images: list[Tensor], crop: int, *, augment: str | bool = "none"):
+        if not images:
+            raise ValueError("the corpus holds no image")
+        channels = {x.shape[-3] for x in images}
+        if len(channels) > 1:
+            raise ValueError(f"the corpus mixes images of {sorted(channels)} channels")
+        self.samplers = [PatchSampler(x, crop, augment=augment) for x in images]
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """Draw ``n`` crops, shape (n, C, crop, crop); crop ``k`` comes from image ``picks[k]``."""
+        picks = torch.randint(0, len(self.samplers), (n,), generator=generator).tolist()
+        return torch.cat([self.samplers[i].sample(1, generator) for i in picks])
+
+
 def grid_crops(image: Tensor, box: Box, crop: int, n: int) -> Tensor:
     """Up to ``n`` non-overlapping crops tiled over ``box``, in reading order.
 

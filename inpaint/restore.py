@@ -157,6 +157,7 @@ def train_restorer(
     out=None,
     name: str = "image",
     minutes: float | None = None,
+    init: Checkpoint | None = None,
 ) -> Checkpoint:
     """Train ``config.method`` on crops of the damaged ``image`` itself.
 
@@ -174,6 +175,8 @@ def train_restorer(
         at the end, and on interrupt).
     minutes : float, optional
         A wall-clock budget instead of ``config.steps`` (see :func:`inpaint.train.train`).
+    init : Checkpoint, optional
+        Fine-tune these weights, e.g. the shipped prior (:func:`inpaint.prior.load_init`).
     """
     check_restore(image, known, config)
     hole = _hole_map(known)
@@ -182,7 +185,7 @@ def train_restorer(
     else:
         exclude, valid = hole, None
     return train(image, config, device=device, on_step=on_step, out=out, name=name, exclude=exclude, valid=valid,
-                 minutes=minutes)
+                 minutes=minutes, init=init)
 
 
 @dataclass(frozen=True)
@@ -460,6 +463,7 @@ def restore(
     name: str = "image",
     minutes: float | None = None,
     trained: Checkpoint | None = None,
+    init: Checkpoint | None = None,
 ) -> tuple[Tensor, Checkpoint]:
     """Restore a damaged image from its own pixels: :func:`train_restorer`, then :func:`fill_windows`.
 
@@ -484,6 +488,9 @@ def restore(
     trained : Checkpoint, optional
         A model trained before (e.g. by an earlier restore of the same image):
         no training, ``config`` is ignored and the fill uses ``trained``.
+    init : Checkpoint, optional
+        Training fine-tunes these weights (the shipped prior:
+        ``inpaint.prior.load_init("prior")``) instead of starting from scratch.
 
     Returns
     -------
@@ -510,7 +517,7 @@ def restore(
         ckpt = trained
     else:
         ckpt = train_restorer(image, known, config, device=device, on_step=on_step, out=checkpoint_path, name=name,
-                              minutes=minutes)
+                              minutes=minutes, init=init)
     model = ckpt.network(device=device)
     restored = fill_windows(model, ckpt.config, image, known, margin=margin, sampler=sampler, samples=samples,
                             generator=generator, progress=progress)

@@ -1,11 +1,11 @@
-"""The training loop: crops of one image, random holes, Adam, EMA, checkpoints, resume."""
+"""The training loop: crops of one image (or of a corpus, for a prior), random holes, Adam, EMA, checkpoints, resume."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from .config import TrainConfig, lr_factor
 from .diffusion import diffusion_loss
 from .masks import training_masks
 from .orientation import choose_augmentation
-from .patches import PatchSampler, held_out_box
+from .patches import CorpusSampler, PatchSampler, held_out_box
 from .precision import autocast, choose_precision
 from .regression import regression_loss
 from .unet import UNet
@@ -30,6 +30,37 @@ def texture_meta(image: Tensor, name: str) -> dict:
     """Identity of a training image: name, size and the sha256 of its float pixels."""
     digest = hashlib.sha256(image.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
     return {"name": name, "sha256": digest, "height": image.shape[-2], "width": image.shape[-1]}
+
+
+def corpus_meta(images: Sequence[Tensor], name: str) -> dict:
+    """Identity of a training corpus: name, image count, pixels, and a sha256 over its images' digests."""
+    digests = "".join(texture_meta(x, "")["sha256"] for x in images)
+    return {"name": name, "sha256": hashlib.sha256(digests.encode()).hexdigest(), "images": len(images),
+            "pixels": sum(x.shape[-2] * x.shape[-1] for x in images)}
+
+
+def weights_digest(state: dict) -> str:
+    """sha256 of a state dict's tensors, in order: names a set of weights."""
+    h = hashlib.sha256()
+    for key, value in state.items():
+        h.update(key.encode())
+        h.update(value.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def check_init(config: TrainConfig, init: Checkpoint) -> None:
+    """``init`` must be the same network and the same diffusion as ``config`` to be fine-tuned by it."""
+    def network(m) -> str:
+        return f"a {m.method} network of {m.image_channels} channels, width {m.width}, depth {m.depth}"
+
+    if init.config.model != config.model:
+        raise ValueError(f"cannot start from {init.texture.get('name', 'that checkpoint')}: it is "
+                         f"{network(init.config.model)}; this run trains {network(config.model)}")
+    mine, theirs = config.diffusion, init.config.diffusion
+    for name in ("schedule", "timesteps", "prediction"):
+        if getattr(mine, name) != getattr(theirs, name):
+            raise ValueError(f"cannot start from {init.texture.get('name', 'that checkpoint')}: its diffusion has "
+                             f"{name} {getattr(theirs, name)!r}, this run {getattr(mine, name)!r}")
 
 
 @torch.no_grad()
@@ -53,10 +84,13 @@ def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, 
     return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator, valid=valid)
 
 
-def init_checkpoint(config: TrainConfig, texture: dict) -> Checkpoint:
-    """Step 0: fresh weights drawn from the config's seed."""
+def init_checkpoint(config: TrainConfig, texture: dict, weights: dict | None = None) -> Checkpoint:
+    """Step 0: fresh weights drawn from the config's seed, or ``weights`` (then the draws that follow
+    are those of a fresh start with the same seed)."""
     generator = torch.Generator().manual_seed(config.seed)
     model = UNet(config.model, generator=generator)
+    if weights is not None:
+        model.load_state_dict(weights)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     return Checkpoint(
         config=config,
@@ -70,10 +104,11 @@ def init_checkpoint(config: TrainConfig, texture: dict) -> Checkpoint:
 
 
 def train(
-    image: Tensor,
+    image: Tensor | Sequence[Tensor],
     config: TrainConfig,
     *,
     start: Checkpoint | None = None,
+    init: Checkpoint | None = None,
     out: str | Path | None = None,
     device: str | torch.device = "cpu",
     save_every: int = 500,
@@ -88,11 +123,20 @@ def train(
 
     Parameters
     ----------
-    image : Tensor (1, C, H, W) in [-1, 1]
-        The one training image.
+    image : Tensor (1, C, H, W) in [-1, 1], or a list of them
+        The one training image, or a corpus (a list) that pre-trains a prior:
+        each crop comes from one of its images, drawn uniformly
+        (:class:`~inpaint.patches.CorpusSampler`), crops go anywhere (no
+        ``exclude``, no ``valid``), and ``augment='auto'`` means all eight
+        symmetries, since a corpus has no one orientation.
     config : TrainConfig
     start : Checkpoint, optional
         Resume from this state (its config must equal ``config``, ``steps`` aside).
+    init : Checkpoint, optional
+        Fine-tune: start from its EMA weights (raw ones if it has none) instead of
+        fresh ones, with a fresh optimizer; it must be the same network and
+        diffusion (:func:`check_init`).  ``config.init`` records its name and
+        weights' sha256 prefix.  Ignored when resuming.
     out : path, optional
         Where to save the checkpoint every ``save_every`` steps and at the end.
     on_step : callable (step, loss), optional
@@ -122,17 +166,29 @@ def train(
     Checkpoint after ``config.steps`` steps (or ``until``); its ``timing`` holds the wall time
     (and the budget, when one was given).
     """
-    if image.shape[1] != config.model.image_channels:
-        raise ValueError(f"the image has {image.shape[1]} channels, the config {config.model.image_channels}")
+    corpus = not isinstance(image, Tensor)
+    images = list(image) if corpus else [image]
+    for x in images:
+        if x.shape[1] != config.model.image_channels:
+            raise ValueError(f"the image has {x.shape[1]} channels, the config {config.model.image_channels}")
+    if corpus and (exclude is not None or valid is not None):
+        raise ValueError("a corpus trains on whole images: no exclude or valid map")
     t_start = time.perf_counter()
     if config.augment == "auto":
-        augment = choose_augmentation(image if valid is None else image * valid, "auto")
+        augment = "dihedral" if corpus else choose_augmentation(image if valid is None else image * valid, "auto")
         config = replace(config, augment=augment)
     if config.precision == "auto":
         config = replace(config, precision=choose_precision("auto", device))
     if minutes is not None:
         check_budget(config, minutes, start)
-    ckpt = start if start is not None else init_checkpoint(config, texture_meta(image, name))
+    if start is not None:
+        config = replace(config, init=start.config.init)
+    elif init is not None:
+        check_init(config, init)
+        weights = init.ema if init.ema is not None else init.model
+        config = replace(config, init=f"{init.texture.get('name', 'checkpoint')}@{weights_digest(weights)[:12]}")
+    meta = corpus_meta(images, name) if corpus else texture_meta(image, name)
+    ckpt = start if start is not None else init_checkpoint(config, meta, None if init is None else weights)
     if ckpt.config.model != config.model:
         raise ValueError("cannot resume: the checkpoint's network differs from the requested one")
     ckpt.config = config
@@ -149,12 +205,15 @@ def train(
         for group in opt.param_groups:
             group["lr"] = config.lr
 
-    H, W = image.shape[-2:]
-    exclude_region = held_out_box(H, W, config.held_out) if exclude is None else exclude
-    C = image.shape[1]
-    if valid is not None:  # crop the validity map with the pixels, through the same flips
-        image = torch.cat([image, valid.to(image.dtype).expand(1, 1, H, W)], dim=1)
-    sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)
+    C = config.model.image_channels
+    if corpus:
+        sampler = CorpusSampler(images, config.crop, augment=config.augment)
+    else:
+        H, W = image.shape[-2:]
+        exclude_region = held_out_box(H, W, config.held_out) if exclude is None else exclude
+        if valid is not None:  # crop the validity map with the pixels, through the same flips
+            image = torch.cat([image, valid.to(image.dtype).expand(1, 1, H, W)], dim=1)
+        sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)
     schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
     losses = list(ckpt.losses.tolist())
 

@@ -13,6 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
+from inpaint.checkpoint import load_checkpoint
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
 
 import unseen_benchmark as U  # noqa: E402
@@ -103,6 +105,16 @@ def test_learned_methods_train_once_and_are_reused(tiny_benchmark, monkeypatch, 
 
 
 def test_bad_arguments_are_refused(tiny_benchmark, monkeypatch):
-    for args in (["--shard", "3/2"], ["--textures", "nosuch"], ["--methods", "gan"]):
+    for args in (["--shard", "3/2"], ["--textures", "nosuch"], ["--methods", "gan"], ["--steps", "0"],
+                 ["--steps", "0", "--init", "prior"]):  # no model to fill with; a prior for regression
         with pytest.raises(SystemExit):
             run(monkeypatch, *args)
+
+
+def test_a_prior_fills_untrained_and_fine_tunes(tiny_benchmark, monkeypatch):
+    run(monkeypatch, "--methods", "diffusion", "--textures", "wide", "--init", "prior", "--steps", "0")
+    part = json.loads((tiny_benchmark / "results" / "default+prior-0steps" / "parts" / "wide.json").read_text())
+    assert part["init"] == "prior-corpus" and part["models"]["diffusion"]["steps"] == 0
+    run(monkeypatch, "--methods", "diffusion", "--textures", "wide", "--init", "prior", "--steps", "1")
+    tuned = load_checkpoint(tiny_benchmark / "runs" / "default+prior-1steps" / "wide" / "diffusion.pt")
+    assert tuned.step == 1 and tuned.config.init.startswith("prior-corpus@")
