@@ -176,3 +176,34 @@ def test_two_workers_needing_one_run_train_it_once(tmp_path, monkeypatch):
     for t in threads:
         t.join()
     assert len(calls) == 1 and load_checkpoint(tmp_path / "runs" / "r.pt").step == 2
+
+
+def test_the_slurm_script_submits_an_array_and_a_merge_after_it(tmp_path):
+    """With a stand-in sbatch: N tasks, one shard each, and a merge that waits for the array job."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> {calls}\n'
+                    f'for a in "$@"; do case $a in --wrap=*) printf "%s\\n" "${{a#--wrap=}}" >> {calls}.wrap;; esac; done\n'
+                    'echo "4242;cluster"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "LOGS": str(tmp_path / "logs"),
+           "PYTHON": "py"}
+    done = subprocess.run(["bash", "experiments/slurm_study.sh", "schedules", "3", "--device", "cuda"], cwd=root,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    array, merge = calls.read_text().splitlines()
+    assert "--array=1-3" in array and "py experiments/study_schedules.py --shard $SLURM_ARRAY_TASK_ID/3 --device cuda" \
+        in array
+    assert "--dependency=afterok:4242 " in merge and merge.endswith("py experiments/study_schedules.py --merge --device cuda")
+    wrapped = (tmp_path / "calls.wrap").read_text().splitlines()[0]  # what a task runs, its task id filled in
+    assert subprocess.run(["sh", "-c", f"echo {wrapped}"], env={**env, "SLURM_ARRAY_TASK_ID": "2"}, capture_output=True,
+                          text=True).stdout.split() == ["py", "experiments/study_schedules.py", "--shard", "2/3",
+                                                        "--device", "cuda"]
+    bad = subprocess.run(["bash", "experiments/slurm_study.sh", "nope", "3"], cwd=root, env=env, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "schedules" in bad.stderr
