@@ -53,13 +53,14 @@ def main() -> None:
     todo = runs(minutes)
     folder, scorer = S.train_then_score(args, NAME, todo)
     rows = []
-    for run in todo:
+    for run in S.share(args, todo):
         for m, step in zip(minutes, run.stages):
             label = f"{run.name} {m:g} min"
             row = scorer.score(label, S.load(run.path(folder, step)), SAMPLER)
             row.update(method=run.name, minutes=m, steps=step)
             rows.append(row)
             S.log(f"{label} ({step} steps): LPIPS {row['lpips']:.3f} PSNR {row['psnr']:.2f}")
+    rows = S.gather(args, NAME, rows, scorer, S.share(args, todo))
     rates = {r.config.method: steps_per_second(r.config.method, r.config.batch) for r in todo}
     intro = (f"Regression and conditional diffusion (eps prediction; linear schedule with T = 1000, and cosine with "
              f"T = 400) trained on {S.TEXTURE.name}, batch 16, crop 64, "

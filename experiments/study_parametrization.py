@@ -33,11 +33,12 @@ def main() -> None:
     todo = runs(args.steps)
     folder, scorer = S.train_then_score(args, NAME, todo)
     rows = []
-    for run in todo:
+    for run in S.share(args, todo):
         row = scorer.score(run.name, S.load(run.path(folder, args.steps)), SAMPLER)
         row.update(prediction=run.config.diffusion.prediction, weighting=run.config.diffusion.weighting)
         rows.append(row)
         S.log(f"{run.name}: LPIPS {row['lpips']:.3f} sharpness {row['sharpness']:.2f} PSNR {row['psnr']:.2f}")
+    rows = S.gather(args, NAME, rows, scorer, S.share(args, todo))
     intro = (f"Conditional diffusion, linear schedule, T = 1000, {args.steps} steps of batch 16, crop 64, seed 0, "
              f"on {S.TEXTURE.name}; min-SNR with gamma = 5 (Hang et al. 2023). Sampled with DDPM over "
              f"{SAMPLER.steps} strided steps. {scorer.describe()}. Sharpness: Laplacian energy of the hole over "

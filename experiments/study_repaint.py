@@ -48,13 +48,16 @@ def main() -> None:
         S.log(f"{label}: LPIPS {row['lpips']:.3f} PSNR {row['psnr']:.2f} {row['seconds_per_fill']:.2f} s/fill")
 
     settings = [(args.steps, n, j) for n in jumps for j in lengths if n == 1 or j < args.steps] + [(250, 10, 10)]
-    for steps, n, j in settings:
-        calls = network_calls(steps, j, n)
-        add(f"repaint {steps}/{j}/{n}", unconditional, SamplerConfig("repaint", steps, jump_length=j, jump_n_sample=n),
-            model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=calls)
-    for calls in sorted({r["calls"] for r in rows if r["jump_length"] == lengths[-1]} | {args.steps}):
-        add(f"conditional ddpm {calls}", conditional, SamplerConfig("ddpm", min(calls, 1000)), model="conditional",
-            steps=min(calls, 1000), calls=min(calls, 1000))
+    units = [(f"repaint {steps}/{j}/{n}", unconditional, SamplerConfig("repaint", steps, jump_length=j, jump_n_sample=n),
+              dict(model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=network_calls(steps, j, n)))
+             for steps, n, j in settings]
+    repaint_calls = {fields["calls"] for *_, fields in units if fields["jump_length"] == lengths[-1]}
+    units += [(f"conditional ddpm {calls}", conditional, SamplerConfig("ddpm", min(calls, 1000)),
+               dict(model="conditional", steps=min(calls, 1000), calls=min(calls, 1000)))
+              for calls in sorted(repaint_calls | {args.steps})]
+    for label, ckpt, sampler, fields in S.share(args, units):
+        add(label, ckpt, sampler, **fields)
+    rows = S.gather(args, NAME, rows, scorer, [unit[0] for unit in S.share(args, units)])
     intro = (f"Shipped cork models (unconditional for RePaint, mask-concatenation for conditional DDPM; 20 000 steps, "
              f"eps prediction). {scorer.describe()}. RePaint rows: strided steps / jump_length / jump_n_sample; "
              "calls = network evaluations per fill. Conditional rows use as many DDPM steps as the RePaint "

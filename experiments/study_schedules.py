@@ -40,13 +40,14 @@ def main() -> None:
     todo = runs(args.steps, [int(v) for v in args.seeds.split(",")])
     folder, scorer = S.train_then_score(args, NAME, todo)
     rows = []
-    for run in todo:
+    for run in S.share(args, todo):
         ckpt = S.load(run.path(folder, args.steps))
         row = scorer.score(run.name, ckpt, SamplerConfig("ddpm"))
         row.update(schedule=run.config.diffusion.schedule, T=run.config.diffusion.timesteps, seed=run.config.seed,
                    loss=S.loss_tail(ckpt))
         rows.append(row)
         S.log(f"{run.name}: LPIPS {row['lpips']:.3f} sharpness {row['sharpness']:.2f} PSNR {row['psnr']:.2f}")
+    rows = S.gather(args, NAME, rows, scorer, S.share(args, todo))
     rows.sort(key=lambda r: (SCHEDULES.index(r["schedule"]), r["T"], r["seed"]))
     spearman = spearmanr([r["loss"] for r in rows], [r["lpips"] for r in rows]).statistic
     seeds = sorted({r["seed"] for r in rows})

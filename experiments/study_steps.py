@@ -28,13 +28,13 @@ def main() -> None:
     counts = [int(s) for s in args.steps.split(",")]
     scorer = S.Scorer(crops=args.crops)
     ckpt = load_checkpoint(CHECKPOINT)
-    rows = []
-    for sampler in SAMPLERS:
-        for steps in counts:
-            row = scorer.score(f"{sampler} {steps}", ckpt, SamplerConfig(sampler, steps))
-            rows.append({"sampler": sampler, "steps": steps, **row})
-            S.log(f"{sampler} {steps}: LPIPS {row['lpips']:.3f} sharpness {row['sharpness']:.2f} "
-                   f"{row['seconds_per_fill']:.3f} s/fill")
+    rows, units = [], [(sampler, steps) for sampler in SAMPLERS for steps in counts]
+    for sampler, steps in S.share(args, units):
+        row = scorer.score(f"{sampler} {steps}", ckpt, SamplerConfig(sampler, steps))
+        rows.append({"sampler": sampler, "steps": steps, **row})
+        S.log(f"{sampler} {steps}: LPIPS {row['lpips']:.3f} sharpness {row['sharpness']:.2f} "
+              f"{row['seconds_per_fill']:.3f} s/fill")
+    rows = S.gather(args, NAME, rows, scorer, S.share(args, units))
     intro = (f"Shipped conditional model {CHECKPOINT.relative_to(S.ROOT)} (20 000 steps, eps prediction, "
              f"linear schedule, T = 1000). {scorer.describe()}; all crops in one batch. DDIM with eta = 0.")
     out = S.write_study(NAME, rows, ["sampler", "steps", "lpips", "sharpness", "psnr", "ssim", "seconds_per_fill"],

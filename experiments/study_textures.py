@@ -18,7 +18,7 @@ from os.path import relpath
 import matplotlib.pyplot as plt
 
 import studylib as S
-from inpaint.compare import LEARNED, CompareConfig, overall, run_compare
+from inpaint.compare import LEARNED, CompareConfig, merge_compare, overall, run_compare
 from inpaint.fill import SamplerConfig
 from inpaint.report import draw_plane
 
@@ -41,10 +41,17 @@ def main() -> None:
         config = CompareConfig(masks=relpath(S.ROOT / "masks" / f"{family}-64"), crops=args.crops,
                                samples=args.samples, checkpoints=relpath(S.ROOT / "data" / "checkpoints"),
                                diffusion=DIFFUSION)
-        summary = run_compare(textures, config, out=folder / family, argv=sys.argv)
+        if args.merge:  # every shard ran its block of each family's (texture, method) pairs
+            summary = merge_compare(folder / family, argv=sys.argv)
+        else:
+            summary = run_compare(textures, config, out=folder / family, argv=sys.argv, shard=args.shard)
+        if not args.shard.whole and not args.merge:
+            continue
         means = overall(summary)
         planes[family] = means
         rows += [{**r, "family": family} for r in summary + means]
+    if not rows:
+        return S.log(f"shard {args.shard} written to {folder}/<family>/parts; merge with --merge")
     columns = ["family", "texture", "method", "psnr", "ssim", "lpips", "sharpness", "seconds_per_fill"]
     intro = (f"Every method on the held-out strip of {', '.join(TEXTURES)} (up to {args.crops} 64x64 crops each) "
              f"with the fixed hole sets {', '.join(f'masks/{f}-64' for f in families)}; shipped checkpoints; "

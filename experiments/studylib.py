@@ -6,7 +6,17 @@ then fills the same held-out crops of a texture with each and writes a table,
 a JSON file, figures and a grid of fills under ``experiments/results/<study>/``.
 Training resumes from what is already there, so a study can be trained on one
 machine (``--phase train --device cuda``) and scored on another
-(``--phase eval``).
+(``--phase eval``); a file lock per run lets only one process train it.
+
+A study is a list of units of work (its runs, or its sampler settings).
+``--shard i/n`` trains and scores only the i-th of n contiguous blocks of
+them (:func:`share`) and writes its rows and grid crops as a part under
+``results/<study>/parts/`` (:func:`gather`); ``--merge`` reads every part
+and writes the tables and figures a single run writes. The loop of a study::
+
+    for run in S.share(args, runs):      # this shard's units; none with --merge
+        rows.append(score(run))
+    rows = S.gather(args, NAME, rows, scorer, S.share(args, runs))  # a shard's part ends the script here
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from pathlib import Path
 
 import matplotlib
 import torch
+from filelock import FileLock
 from tqdm.auto import tqdm
 
 from inpaint.checkpoint import Checkpoint, load_checkpoint
@@ -36,6 +47,7 @@ from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.perceptual import load_lpips
 from inpaint.report import markdown_table, save_grid, write_results
+from inpaint.shards import Shard, read_parts, write_part
 from inpaint.train import train
 from inpaint.unet import ModelConfig
 
@@ -90,9 +102,18 @@ def log(text: str) -> None:
 
 
 def train_run(texture: str, run: Run, folder: Path, device: str, threads: int | None = None, bar: bool = True) -> None:
-    """Train ``run`` through its stages, each saved to :meth:`Run.path`; stages already on disk are skipped."""
+    """Train ``run`` through its stages, each saved to :meth:`Run.path`; stages already on disk are skipped.
+
+    Holds ``folder/<run>.lock`` meanwhile: another process that needs the run waits, then finds its stages on disk.
+    """
     if threads:
         torch.set_num_threads(threads)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / f"{run.name}.lock"):
+        _train_stages(texture, run, folder, device, bar)
+
+
+def _train_stages(texture: str, run: Run, folder: Path, device: str, bar: bool) -> None:
     image, _ = read_image(texture)
     start: Checkpoint | None = None
     for step in run.stages:
@@ -130,14 +151,51 @@ def train_runs(texture: str, runs: list[Run], folder: Path, *, device: str = "cp
 
 
 def train_then_score(args: argparse.Namespace, name: str, runs: list[Run]) -> tuple[Path, "Scorer"]:
-    """Train ``runs`` into ``RUNS/name`` unless ``--phase eval``, and end the script after ``--phase train``;
-    then the runs' folder and a :class:`Scorer` of ``--crops`` crops."""
+    """Train this shard's ``runs`` (:func:`share`) into ``RUNS/name`` unless ``--phase eval`` or ``--merge``, and
+    end the script after ``--phase train``; then the runs' folder and a :class:`Scorer` of ``--crops`` crops."""
     folder = RUNS / name
-    if args.phase in ("all", "train"):
-        train_runs(str(TEXTURE), runs, folder, device=args.device, jobs=args.jobs)
+    if args.phase in ("all", "train") and not args.merge:
+        train_runs(str(TEXTURE), share(args, runs), folder, device=args.device, jobs=args.jobs)
     if args.phase == "train":
         raise SystemExit(0)
     return folder, Scorer(crops=args.crops)
+
+
+NOT_HASHED = ("shard", "merge", "phase", "device", "jobs")
+"""Options that change where and how a study runs, not its numbers: shards may differ in them."""
+
+
+def share(args: argparse.Namespace, units: list) -> list:
+    """The units of ``--shard i/n`` (all of them without it); none with ``--merge``."""
+    return [] if args.merge else args.shard.take(units)
+
+
+def gather(args: argparse.Namespace, name: str, rows: list[dict], scorer: "Scorer", units: list) -> list[dict]:
+    """The rows of the whole study.
+
+    Without ``--shard`` or ``--merge``: ``rows``. With ``--shard i/n``: writes
+    ``rows`` and the scorer's grid crops as the part ``RESULTS/name/parts/shard-i-of-n.json``
+    (and ``.pt``) and ends the script. With ``--merge``: the rows of every
+    part in shard order, the order of a single run, and their grid crops put
+    in ``scorer``; the parts must be one complete set of one configuration
+    (:func:`inpaint.shards.read_parts`).
+    """
+    parts_folder = RESULTS / name / "parts"
+    if args.merge:
+        try:
+            parts = read_parts(parts_folder)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+        for part in parts:
+            scorer.fills.update(part["tensors"])
+        return [row for part in parts for row in part["rows"]]
+    if args.shard.whole:
+        return rows
+    config = {"study": name, "args": {k: v for k, v in vars(args).items() if k not in NOT_HASHED}}
+    ids = [u.name if isinstance(u, Run) else "/".join(map(str, u)) if isinstance(u, tuple) else str(u) for u in units]
+    path = write_part(parts_folder, args.shard, config, ids, {"rows": rows, "command": _command()}, scorer.fills)
+    log(f"shard {args.shard}: {len(ids)} units written to {path}; once every shard has run, merge with --merge")
+    raise SystemExit(0)
 
 
 @dataclass
@@ -207,8 +265,10 @@ def write_study(name: str, rows: list[dict], columns: list[str], *, intro: str, 
     fmts = {HEADERS.get(k, k): f for k, f in {**METRIC_FORMATS, **(formats or {})}.items()}
     shown = [{HEADERS.get(k, k): v for k, v in row.items()} for row in with_se(rows)]
     table = markdown_table(shown, [HEADERS.get(c, c) for c in columns], fmts)
-    command = "python " + " ".join([str(Path(sys.argv[0]).relative_to(ROOT)) if Path(sys.argv[0]).is_absolute()
-                                    else sys.argv[0], *sys.argv[1:]])
+    command = _command()
+    if args.get("merge") and (folder / "parts").is_dir():
+        shards = dict.fromkeys(p["command"] for p in read_parts(folder / "parts"))
+        command = "`, `".join([*shards, command])
     machine = f"{platform.machine()}, {torch.get_num_threads()} torch threads"
     extra = f"{extra.strip()}\n\n" if extra.strip() else ""
     (folder / "results.md").write_text(f"{intro}\n\n{table}\n\n{extra}Command: `{command}` ({machine}).\n")
@@ -216,6 +276,11 @@ def write_study(name: str, rows: list[dict], columns: list[str], *, intro: str, 
     (folder / "results.json").write_text(json.dumps({**meta, "rows": rows}, indent=2, default=str) + "\n")
     write_results(rows, folder / "results.csv", list(dict.fromkeys(k for row in rows for k in row)))
     return folder
+
+
+def _command() -> str:
+    script = Path(sys.argv[0])
+    return "python " + " ".join([str(script.relative_to(ROOT)) if script.is_absolute() else sys.argv[0], *sys.argv[1:]])
 
 
 def loss_tail(ckpt: Checkpoint, window: int = 500) -> float:
@@ -242,7 +307,19 @@ def arguments(doc: str, *, trains: bool = False, steps: int | None = None) -> ar
         parser.add_argument("--device", default="cpu", help="where to train; scoring runs on the CPU")
         parser.add_argument("--jobs", type=int, default=1, help="runs trained at once (one process each)")
     parser.add_argument("--crops", type=int, default=16, help="held-out crops to score")
+    parser.add_argument("--shard", type=_shard, default=Shard(), metavar="I/N",
+                        help="train and score only the I-th of N blocks of the study's runs and write its part "
+                             "(a cluster's array task); --merge then writes the study from every part")
+    parser.add_argument("--merge", action="store_true",
+                        help="write the tables and figures from the parts of every --shard (run with the same options)")
     return parser
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def plot_panels(panels: dict[str, dict[str, list[tuple[float, float, float]]]], path: Path, *, xlabel: str,

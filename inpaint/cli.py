@@ -12,6 +12,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .compare import parse_methods
 from .cli_common import LazyBar, friendly_errors, init_option, load_init_option, resolve_device
 from .cli_compare import compare as compare_command
+from .cli_compare import merge as merge_command
 from .cli_fill import fill as fill_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
@@ -37,6 +38,7 @@ def cli() -> None:
 
 cli.add_command(masks_group)
 cli.add_command(compare_command)
+cli.add_command(merge_command)
 cli.add_command(restore_command)
 cli.add_command(fill_command)
 

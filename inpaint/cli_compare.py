@@ -1,4 +1,5 @@
-"""``inpaint compare``: every method on the same held-out holes, a table and two figures."""
+"""``inpaint compare``: every method on the same held-out holes, a table and two figures; ``inpaint merge``:
+the same report from the parts of a run split with ``--shard``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import click
 
 from .cli_common import (check_overwrite, friendly_errors, go_quiet, overwrite_option, quiet_option, set_threads,
                          threads_option)
-from .compare import METHODS, CompareConfig, overall, parse_methods, run_compare
+from .compare import METHODS, PARTS, CompareConfig, merge_compare, overall, parse_methods, run_compare
 from .report import summary_markdown
 from .config import TrainConfig
 from .demo import DEMO_TEXTURE
 from .shipped import checkpoints_folder
 from .fill import SamplerConfig
+from .shards import Shard
 
-__all__ = ["compare", "REPORT_FILES"]
+__all__ = ["compare", "merge", "REPORT_FILES"]
 
 REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
 """What compare and demo write into --out."""
@@ -24,6 +26,13 @@ REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json"
 def _methods(ctx, param, value: str) -> tuple[str, ...]:
     try:
         return tuple(parse_methods(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _shard(ctx, param, value: str | None) -> Shard | None:
+    try:
+        return None if value is None else Shard.parse(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -65,22 +74,31 @@ def _methods(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
 @click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
+@click.option("--shard", default=None, callback=_shard, metavar="I/N",
+              help="Run only the I-th of N blocks of the (texture, method) pairs and write its part to "
+                   f"OUT/{PARTS}/; `inpaint merge OUT` then writes the report of the whole run.")
 @overwrite_option
 @quiet_option
 @threads_option
 @friendly_errors
 def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, train_crop, cache, sampler, steps, eta,
-            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device, overwrite, quiet, threads) -> None:
+            repaint_steps, jump_length, jump_n_sample, held_out, seed, out, device, shard, overwrite, quiet,
+            threads) -> None:
     """Fill the same held-out holes of TEXTURE ... with every method and compare.
 
     Without TEXTURE, the shipped cork; a shipped texture can be named (brick,
     canvas, cork, grass, gravel). Learned methods come from --checkpoints,
     or are trained for --train-steps and cached, so the next run reuses them.
     Writes results.csv, summary.md, grid.png, plane.png and run.json into --out.
+    With --shard I/N, a cluster's array task (or one of N machines sharing a
+    folder) runs its block of the pairs; `inpaint merge OUT` then writes the
+    same report from every block.
     """
     if checkpoints is not None and train_steps is not None:
         raise click.UsageError("give either --checkpoints or --train-steps, not both")
-    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)
+    partial = shard is not None and not shard.whole
+    written = [Path(out) / PARTS / f"{shard.name}.json"] if partial else [Path(out) / n for n in REPORT_FILES]
+    check_overwrite(written, overwrite)
     set_threads(threads)
     if quiet:
         go_quiet()
@@ -95,15 +113,41 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
             repaint=SamplerConfig("repaint", repaint_steps, jump_length=jump_length, jump_n_sample=jump_n_sample),
             device=device,
         )
-        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=echo)
+        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=echo, shard=shard)
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
+    if partial:
+        return
+    _print_summary(summary, out, echo)
+
+
+def _print_summary(summary: list[dict], out, echo) -> None:
     echo("")
     echo(summary_markdown(summary, overall(summary)))
     echo("")
     echo("PSNR, SSIM: higher is better; LPIPS, blur: lower is better; sharpness: 1 = as sharp as the truth; "
          "mean ± standard error over crops")
-    echo(f"wrote results.csv, summary.md, grid.png, plane.png, run.json in {out}")
+    echo(f"wrote {', '.join(REPORT_FILES)} in {out}")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("out", type=click.Path(file_okay=False, exists=True))
+@overwrite_option
+@quiet_option
+@friendly_errors
+def merge(out, overwrite, quiet) -> None:
+    """Write the report of a compare run split with --shard from the parts in OUT/parts.
+
+    Checks that the parts are every shard of one run (same options, each shard
+    once) and writes into OUT the results.csv, summary.md, grid.png, plane.png
+    and run.json that a single run writes (results.csv equal but for the
+    seconds per fill).
+    """
+    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite, param_hint="OUT")
+    if quiet:
+        go_quiet()
+    summary = merge_compare(Path(out))
+    _print_summary(summary, out, (lambda text: None) if quiet else click.echo)
 
 
 if __name__ == "__main__":

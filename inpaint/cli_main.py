@@ -22,6 +22,7 @@ COMMANDS = {
     "fill": ("inpaint.cli_fill:fill", "Fill the holes of IMAGE ... (files or folders) with a trained or shipped model."),
     "info": ("inpaint.cli:info", "Print what CHECKPOINT holds: method, config, step and parameter count."),
     "masks": ("inpaint.cli_masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
+    "merge": ("inpaint.cli_compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
     "restore": ("inpaint.cli_restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
     "train-texture": ("inpaint.cli:train_texture", "Train models on random crops of one texture IMAGE."),
 }

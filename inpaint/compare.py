@@ -10,37 +10,46 @@ per crop and whose spread is the diversity (:func:`inpaint.metrics.diversity`).
 
 Learned methods come from given checkpoints or are trained once and cached
 under a key that hashes the texture's pixels and the training config, so a
-second run reuses them.
+second run reuses them; a file lock lets one process train a model while
+the others that need it wait and then read it.
+
+A run is a list of units of work, one per (texture, method). Each crop's
+sampling noise and each PatchMatch search draw from a seed made from the
+unit's identity (:func:`inpaint.shards.unit_seed`), so the numbers depend on
+neither the batch size nor how the units are split: ``shard`` runs a block
+of the units and writes a part (:mod:`inpaint.compare_parts`), and
+:func:`merge_compare` writes from every part the report a single run writes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 
 import torch
+from filelock import FileLock, Timeout
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from .baselines import BASELINES, _patchmatch_module, patchmatch
 from .checkpoint import Checkpoint, load_checkpoint
+from .compare_parts import FIRST, LAST, from_parts, to_part
+from .compare_report import COLUMNS, GRID_ROWS, package_versions, write_report
 from .config import TrainConfig
-from .evaluate import METRICS, EvalSet, eval_set
+from .evaluate import EvalSet, eval_set
 from .fill import SamplerConfig, fill
 from .io import read_image
 from .mask_sets import load_mask_set
-from .metrics import diversity, hole_metrics
 from .perceptual import load_lpips
-from .report import plot_plane, save_grid, summary_markdown, write_results
+from .scores import overall, result_rows, summarize
+from .shards import Shard, read_parts, unit_seed, write_part
 from .shipped import resolve_texture
 from .train import texture_meta, train
 from .unet import METHODS as LEARNED
@@ -48,23 +57,23 @@ from .unet import METHODS as LEARNED
 __all__ = [
     "LEARNED", "CLASSICAL", "METHODS", "STOCHASTIC", "COLUMNS", "MIN_CROP", "CompareConfig", "parse_methods",
     "cache_folder", "cache_key", "train_config", "find_checkpoint", "learned_checkpoint",
-    "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall", "package_versions", "compare_texture", "run_compare",
+    "crop_seeds", "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall",
+    "package_versions", "compare_texture", "run_compare", "merge_compare", "PARTS",
 ]
 
 CLASSICAL = tuple(BASELINES)
 METHODS = LEARNED + CLASSICAL
 STOCHASTIC = ("diffusion", "repaint")
-COLUMNS = ("texture", "method", "crop", "mask", "sample", *METRICS, "diversity", "seconds_per_fill")
-"""Columns of ``results.csv``: one row per texture x method x crop x sample."""
 MIN_CROP = 32
 """Smallest crop LPIPS accepts: its AlexNet pools the image 5 times."""
 CACHE_ENV = "INPAINT_CACHE"
-GRID_ROWS = 6
-VERSIONED = ("torch", "kornia", "scikit-image", "opencv", "lpips", "numpy", "PyPatchMatch", "inpaint")
-_OPENCV_DISTS = ("opencv-python-headless", "opencv-python", "opencv-contrib-python-headless", "opencv-contrib-python")
 
-Filler = Callable[[Tensor, Tensor], Tensor]
-"""(x_known (B, C, H, W), known (B, 1, H, W)) -> fills (S, B, C, H, W)."""
+PARTS = "parts"
+"""Subfolder of ``out`` where the shards of a run leave their parts."""
+
+Filler = Callable[..., Tensor]
+"""(x_known (B, C, H, W), known (B, 1, H, W), seeds=None) -> fills (S, B, C, H, W); ``seeds``, one per image,
+seed the noise of each image's fills on its own."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,8 @@ class CompareConfig:
     samples : int
         Fills per crop for the stochastic methods (``STOCHASTIC``); 1 for the others.
     seed : int
-        Seed of the sampling noise and of PatchMatch's search. Training uses the
-        seed of ``train``.
+        Seed of the sampling noise and of PatchMatch's search, mixed with each
+        unit's identity (:func:`crop_seeds`). Training uses the seed of ``train``.
     held_out : float
         Width fraction of the right strip the crops come from; a checkpoint must
         have been trained with at least this much held out.
@@ -107,7 +116,8 @@ class CompareConfig:
         that it runs on a CPU in minutes. The paper's 250 steps with 10 x 10
         resampling need 2410 evaluations.
     batch : int
-        Crops per call of a learned model.
+        Crops per call of a learned model; each crop's noise is its own, so
+        the batch changes only the speed (and floating-point rounding).
     device : str
         Where the learned models train and sample; the classical fills run on the CPU.
     """
@@ -192,6 +202,21 @@ def _check_checkpoint(ckpt: Checkpoint, path: Path, method: str, meta: dict, hel
 
 
 def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo) -> tuple[Checkpoint, str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One process trains; the others wait here, then find its checkpoint (written atomically) in the cache.
+    lock = FileLock(f"{path}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        echo(f"{config.method}: another process is training {path}; waiting for it")
+        lock.acquire()
+    try:
+        return _train_locked(image, config, path, name, device, echo)
+    finally:
+        lock.release()
+
+
+def _train_locked(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo) -> tuple[Checkpoint, str]:
     start = load_checkpoint(path) if path.is_file() else None
     if start is not None and start.step >= config.steps:
         echo(f"{config.method}: cached checkpoint {path}")
@@ -229,14 +254,25 @@ def learned_checkpoint(
     return ckpt, {"path": str(path), "step": ckpt.step, "source": source}
 
 
+def crop_seeds(seed: int, texture: str, method: str, count: int) -> list[int]:
+    """The seed of each crop's fills: :func:`inpaint.shards.unit_seed` of (seed, texture, method, crop index)."""
+    return [unit_seed(seed, texture, method, i) for i in range(count)]
+
+
 def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed: int, device: str) -> Filler:
-    """Fills of a trained model, ``samples`` per image (1 for regression), from one seeded generator."""
+    """Fills of a trained model, ``samples`` per image (1 for regression).
+
+    Called with ``seeds``, each image's noise comes from a generator of its
+    own seed, whatever the batch; without, every call draws from one
+    generator seeded with ``seed``, so the numbers depend on the batches.
+    """
     net = ckpt.network(device=device)
     method = ckpt.config.method
     count = samples if method in STOCHASTIC else 1
     generator = torch.Generator(device).manual_seed(seed)
 
-    def filler(x: Tensor, known: Tensor) -> Tensor:
+    def filler(x: Tensor, known: Tensor, seeds: list[int] | None = None) -> Tensor:
+        noise = generator if seeds is None else [torch.Generator(device).manual_seed(s) for s in seeds]
         disable = True if method == "regression" else _bar_disabled()
         with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=disable) as bar:
 
@@ -246,7 +282,7 @@ def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed:
 
             with torch.inference_mode():
                 out = fill(net, ckpt.config, x.to(device), known.to(device), sampler=sampler, samples=count,
-                           generator=generator, progress=progress)
+                           generator=noise, progress=progress)
         return out.cpu()
 
     return filler
@@ -255,89 +291,29 @@ def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed:
 def classical_filler(method: str, seed: int) -> Filler:
     """A baseline of ``BASELINES`` as a one-sample filler."""
     base = partial(patchmatch, seed=seed) if method == "patchmatch" else BASELINES[method]
-    return lambda x, known: base(x, known)[None]
+    return lambda x, known, seeds=None: base(x, known)[None]  # PatchMatch: ``seed`` before every image
 
 
-def run_fills(filler: Filler, data: EvalSet, batch: int) -> tuple[Tensor, float]:
-    """All fills ``(S, N, C, H, W)`` of ``data`` and the wall time per fill in seconds."""
+def run_fills(filler: Filler, data: EvalSet, batch: int, seeds: list[int] | None = None) -> tuple[Tensor, float]:
+    """All fills ``(S, N, C, H, W)`` of ``data`` and the wall time per fill in seconds; ``seeds``: one per crop."""
     t0 = time.perf_counter()
-    outs = [filler(data.masked[i : i + batch], data.known[i : i + batch]) for i in range(0, len(data.truth), batch)]
+    batches = [(data.masked[i : i + batch], data.known[i : i + batch]) for i in range(0, len(data.truth), batch)]
+    if seeds is None:
+        outs = [filler(x, known) for x, known in batches]
+    else:
+        outs = [filler(x, known, seeds[i * batch : (i + 1) * batch]) for i, (x, known) in enumerate(batches)]
     outputs = torch.cat(outs, dim=1)
     return outputs, (time.perf_counter() - t0) / (outputs.shape[0] * outputs.shape[1])
 
 
-def result_rows(texture: str, method: str, outputs: Tensor, data: EvalSet, mask_ids: list[int], seconds: float,
-                net) -> list[dict]:
-    """One row per crop and sample with every metric; diversity is per crop (NaN for one sample)."""
-    per_sample = [hole_metrics(out, data.truth, data.known, net=net) for out in outputs]
-    spread = diversity(outputs, net=net).double() if len(outputs) > 1 else torch.full((outputs.shape[1],), math.nan)
-    rows = []
-    for i, mask in enumerate(mask_ids):
-        for s, values in enumerate(per_sample):
-            row = {"texture": texture, "method": method, "crop": i, "mask": mask, "sample": s}
-            row.update({k: float(values[k][i]) for k in METRICS})
-            rows.append({**row, "diversity": float(spread[i]), "seconds_per_fill": seconds})
-    return rows
+def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, echo=print,
+                    methods: list[str] | None = None) -> dict:
+    """The methods of ``config`` (or ``methods``, some of them) on the held-out crops of one texture.
 
-
-def _mean_se(values: list[float]) -> tuple[float, float]:
-    v = torch.tensor([x for x in values if not math.isnan(x)], dtype=torch.float64)
-    if len(v) == 0:
-        return math.nan, math.nan
-    return v.mean().item(), (v.std() / len(v) ** 0.5).item() if len(v) > 1 else math.nan
-
-
-def summarize(rows: list[dict]) -> list[dict]:
-    """Per texture x method: mean and standard error over crops of the per-crop means over samples."""
-    groups: dict[tuple, dict[int, list[dict]]] = {}
-    for r in rows:
-        groups.setdefault((r["texture"], r["method"]), {}).setdefault(r["crop"], []).append(r)
-    out = []
-    for (texture, method), crops in groups.items():
-        summary = {"texture": texture, "method": method, "crops": len(crops)}
-        for key in (*METRICS, "diversity", "seconds_per_fill"):
-            per_crop = [sum(r[key] for r in rs) / len(rs) for rs in crops.values()]
-            summary[key], summary[key + "_se"] = _mean_se(per_crop)
-        out.append(summary)
-    return out
-
-
-def overall(summary: list[dict]) -> list[dict]:
-    """Per method: the mean over textures of the texture means; standard error sqrt(sum se^2) / T."""
-    by_method: dict[str, list[dict]] = {}
-    for s in summary:
-        by_method.setdefault(s["method"], []).append(s)
-    out = []
-    for method, rs in by_method.items():
-        row = {"texture": "all", "method": method, "crops": sum(r["crops"] for r in rs)}
-        for key in (*METRICS, "diversity", "seconds_per_fill"):
-            row[key] = sum(r[key] for r in rs) / len(rs)
-            row[key + "_se"] = math.sqrt(sum(r[key + "_se"] ** 2 for r in rs)) / len(rs)
-        out.append(row)
-    return out
-
-
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages the numbers depend on (None when missing)."""
-    out = {}
-    for name in VERSIONED:
-        for dist in _OPENCV_DISTS if name == "opencv" else (name,):
-            try:
-                out[name] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                out[name] = None
-    return out
-
-
-def _grid_columns(parts: list[dict[str, Tensor]]) -> dict[str, Tensor]:
-    """Stack the per-texture grid columns; grey crops shown as RGB so textures can share a grid."""
-    rgb = lambda x: x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x  # noqa: E731
-    return {name: torch.cat([rgb(p[name]) for p in parts]) for name in parts[0]}
-
-
-def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, echo=print) -> dict:
-    """Every method of ``config`` on the held-out crops of one texture.
+    Crop ``i``'s fills by a stochastic method draw their noise from
+    :func:`crop_seeds`; PatchMatch searches from ``unit_seed(seed, texture,
+    "patchmatch")``. A method's numbers therefore do not depend on the other
+    methods run, on their order or on the batch size.
 
     Returns
     -------
@@ -353,23 +329,30 @@ def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, 
     meta = {**texture_meta(image, name), "channels": image.shape[1], "path": str(texture)}
     data, ids = eval_set(image, masks, crops=config.crops, held_out=config.held_out)
     echo(f"{name}: {len(data.truth)} held-out {masks.shape[-1]}x{masks.shape[-1]} crops, holes from {config.masks}")
-    rows, used, grid = [], {}, {"masked input": data.masked[:GRID_ROWS]}
-    for method in config.methods:
+    rows, used, grid = [], {}, {FIRST: data.masked[:GRID_ROWS]}
+    for method in config.methods if methods is None else methods:
         if method in LEARNED:
             ckpt, used[method] = learned_checkpoint(method, image, meta, config, echo)
             sampler = config.repaint if method == "repaint" else config.diffusion
             filler = learned_filler(ckpt, sampler, config.samples, config.seed, config.device)
         else:
-            filler = classical_filler(method, config.seed)
-        outputs, seconds = run_fills(filler, data, config.batch)
+            filler = classical_filler(method, unit_seed(config.seed, name, method))
+        seeds = crop_seeds(config.seed, name, method, len(data.truth))
+        outputs, seconds = run_fills(filler, data, config.batch, seeds)
         rows += result_rows(name, method, outputs, data, ids, seconds, net)
         grid[method] = outputs[0, :GRID_ROWS]
-    grid["truth"] = data.truth[:GRID_ROWS]
+    grid[LAST] = data.truth[:GRID_ROWS]
     return {"rows": rows, "grid": grid, "known": data.known[:GRID_ROWS], "meta": meta, "checkpoints": used}
 
 
+def _hashed(config: CompareConfig, textures: list[str]) -> dict:
+    """What the numbers of a run depend on: the config but its cache folder, and the textures' names."""
+    return {"config": {k: v for k, v in asdict(config).items() if k != "cache"},
+            "textures": [Path(t).name for t in textures]}
+
+
 def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.PathLike, argv: list[str] | None = None,
-                echo: Callable[[str], None] = print) -> list[dict]:
+                echo: Callable[[str], None] = print, shard: Shard | None = None) -> list[dict]:
     """Run the protocol on ``textures`` and write the report into ``out``.
 
     A texture is a file, or the name of a shipped one (``cork``).
@@ -377,12 +360,15 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     Writes ``results.csv`` (``COLUMNS``), ``summary.md``, ``grid.png`` (masked
     input, each method's first sample, truth; up to ``GRID_ROWS`` crops in
     all), ``plane.png`` and ``run.json`` (command line, config, package
-    versions, mask set, checkpoints).
+    versions, mask set, checkpoints). With a ``shard`` i/n of n > 1, runs only
+    its block of the (texture, method) units and writes instead the part
+    ``out/parts/shard-i-of-n.json`` (and ``.pt``), which :func:`merge_compare`
+    turns into that report once every shard has run.
 
     Returns
     -------
     list of dict
-        The summary rows per texture x method (:func:`summarize`).
+        The summary rows per texture x method (:func:`summarize`) of the units run.
     """
     if not textures:
         raise ValueError("no texture given")
@@ -395,25 +381,43 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
         raise ValueError("device cuda was asked for but no GPU is available")
     if "patchmatch" in config.methods:
         _patchmatch_module()  # a missing optional package fails now, saying how to install it
+    shard = shard or Shard()
+    units = shard.take([(t, m) for t in textures for m in config.methods])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     net = load_lpips("cpu")
-    parts = [compare_texture(t, masks, config, net=net, echo=echo) for t in textures]
-    rows = [r for p in parts for r in p["rows"]]
-    summary = summarize(rows)
-    means = overall(summary)
-    write_results(rows, out / "results.csv", COLUMNS)
-    (out / "summary.md").write_text(summary_markdown(summary, means) + "\n")
-    names, holes = ", ".join(p["meta"]["name"] for p in parts), Path(config.masks).name
-    rows_each = max(1, GRID_ROWS // len(parts))
-    columns = _grid_columns([{k: v[:rows_each] for k, v in p["grid"].items()} for p in parts])
-    known = torch.cat([p["known"][:rows_each] for p in parts])
-    save_grid(columns, known, out / "grid.png", title=f"{names}: held-out crops, {holes} holes")
-    plot_plane(means, out / "plane.png", learned=LEARNED, title=f"{names}, {holes} holes (mean ± standard error)")
+    results = [compare_texture(t, masks, config, net=net, echo=echo, methods=[m for u, m in units if u == t])
+               for t in dict.fromkeys(t for t, _ in units)]
     run = {"command": list(sys.argv if argv is None else argv), "config": asdict(config),
-           "textures": [p["meta"] for p in parts],
            "masks": {"path": str(config.masks), **{k: v for k, v in manifest.items() if k != "masks"}},
-           "checkpoints": {p["meta"]["name"]: p["checkpoints"] for p in parts},
            "versions": package_versions(), "python": sys.version.split()[0]}
-    (out / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n")
-    return summary
+    if shard.whole:
+        return write_report(results, run, out)
+    record, tensors = to_part(results)
+    path = write_part(out / PARTS, shard, _hashed(config, textures), [f"{Path(t).name}/{m}" for t, m in units],
+                      {"run": run, **record}, tensors)
+    echo(f"shard {shard}: {len(units)} of the {len(textures) * len(config.methods)} (texture, method) units, "
+         f"written to {path}; once every shard has run: inpaint merge {out}")
+    return summarize([r for result in results for r in result["rows"]])
+
+
+def merge_compare(out: str | os.PathLike, argv: list[str] | None = None) -> list[dict]:
+    """Write into ``out`` the report of a single run from the parts its shards left in ``out/parts``.
+
+    ``results.csv``, ``summary.md``, ``grid.png`` and ``plane.png`` are those
+    of a single run (seconds per fill apart); ``run.json`` also lists every
+    shard's command, versions and checkpoints.
+
+    Raises
+    ------
+    ValueError
+        When the parts are not one complete run (:func:`inpaint.shards.read_parts`).
+    """
+    out = Path(out)
+    parts = read_parts(out / PARTS)
+    run = dict(parts[0]["run"])
+    results = from_parts(parts, run["config"]["methods"])
+    run["command"] = list(sys.argv if argv is None else argv)
+    run["shards"] = [{"shard": str(p["shard"]), **{k: p["run"][k] for k in ("command", "versions", "python")}}
+                     for p in parts]
+    return write_report(results, run, out)

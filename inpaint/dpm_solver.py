@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
-from .sampling import Progress, _long, _pairs, _paste, _randn, _x0_estimate
+from .sampling import Generators, Progress, _long, _pairs, _paste, _randn, _x0_estimate
 from .schedule import NoiseSchedule, posterior
 
 
@@ -36,7 +36,7 @@ def sample_dpmpp_2m(
     known: Tensor | None = None,
     x_known: Tensor | None = None,
     clip: bool = True,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """DPM-Solver++(2M) (``eta = 0``) or SDE-DPM-Solver++(2M) (``eta = 1``).
@@ -89,7 +89,7 @@ def sample_pc(
     known: Tensor | None = None,
     x_known: Tensor | None = None,
     clip: bool = True,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """Predictor-corrector sampling (Song et al. 2021, "Score-Based Generative Modeling through

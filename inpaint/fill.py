@@ -13,7 +13,7 @@ from .dpm_solver import sample_dpmpp_2m, sample_pc
 from .inference import fast_denoiser
 from .regression import fill_regression
 from .sampling import (
-    GRIDS, SAMPLERS, VARIANCES, Progress, karras_timesteps, sample_ddim, sample_ddpm, sample_repaint, start_timestep,
+    GRIDS, SAMPLERS, VARIANCES, Generators, Progress, _randn, karras_timesteps, sample_ddim, sample_ddpm, sample_repaint, start_timestep,
     strided_timesteps,
 )
 from .schedule import NoiseSchedule
@@ -136,7 +136,7 @@ def fill(
     *,
     sampler: SamplerConfig = SamplerConfig(),
     samples: int = 1,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """Fill the holes of ``x_known`` with a trained network.
@@ -151,6 +151,10 @@ def fill(
         True at known pixels.
     samples : int
         Independent fills per image (regression always gives the same one).
+    generator : torch.Generator or sequence of B of them, optional
+        The sampling noise; with one generator per image, an image's fills do
+        not depend on the other images of the batch (its ``samples`` fills are
+        drawn one after the other from its generator).
 
     Returns
     -------
@@ -161,6 +165,10 @@ def fill(
     B = x_known.shape[0]
     x, k, (H, W) = pad_to_multiple(x_known, known, config.model.multiple)
     x, k = x.repeat(samples, 1, 1, 1), k.repeat(samples, 1, 1, 1)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        if len(generator) != B:
+            raise ValueError(f"{len(generator)} generators for {B} images: give one generator, or one per image")
+        generator = list(generator) * samples  # rows are sample-major: row s * B + b is image b
     if config.method == "regression":
         out = fill_regression(model, x, k)
     else:
@@ -185,8 +193,7 @@ def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, genera
     schedule = config.diffusion.noise_schedule()
     cond = {"x_known": x, "known": known} if config.model.conditional else {}
     denoiser = fast_denoiser(model, schedule, config.diffusion.prediction, **cond)
-    device = generator.device if generator is not None else x.device
-    x_T = torch.randn(x.shape, generator=generator, device=device).to(x.device)
+    x_T = _randn(x, generator, torch.get_default_dtype())
     sampler = sampler.resolved(config.method)
     ts = sampler.timesteps(schedule)
     paste = {"known": known, "x_known": x} if sampler.paste else {}

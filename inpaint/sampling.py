@@ -1,8 +1,10 @@
 """Samplers, as plain functions over a denoiser ``(x_t, t) -> x0``.
 
-Every sampler takes a ``torch.Generator`` for its noise and an optional
-``progress(done, total)`` callback, and when given ``known`` and ``x_known``
-returns an image whose known pixels equal ``x_known``'s exactly.
+Every sampler takes a ``torch.Generator`` for its noise (or a sequence of
+them, one per batch row, so that a row's noise does not depend on the rest of
+the batch) and an optional ``progress(done, total)`` callback, and when given
+``known`` and ``x_known`` returns an image whose known pixels equal
+``x_known``'s exactly.
 
 Timestep lists come from pure functions (:func:`strided_timesteps`,
 :func:`karras_timesteps`, :func:`repaint_schedule`) so tests can check them.
@@ -30,6 +32,8 @@ SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 GRIDS = ("strided", "karras")
 VARIANCES = ("posterior", "analytic")
 Progress = Callable[[int, int], None]
+Generators = torch.Generator | Sequence[torch.Generator]
+"""One generator for the whole batch, or one per row (each row's noise then comes from its own)."""
 
 
 def strided_timesteps(T: int, steps: int | None = None, *, start: int | None = None) -> list[int]:
@@ -163,9 +167,17 @@ def _paste(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
     return torch.where(known, x_known, x)
 
 
-def _randn(like: Tensor, generator: torch.Generator | None) -> Tensor:
-    device = generator.device if generator is not None else like.device
-    return torch.randn(like.shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+def _randn(like: Tensor, generator: Generators | None, dtype: torch.dtype | None = None) -> Tensor:
+    """Standard normal noise of ``like``'s shape; with a sequence of generators, row i comes from the i-th
+    alone, so a row's noise does not depend on the other rows of the batch."""
+    dtype = like.dtype if dtype is None else dtype
+    if generator is None or isinstance(generator, torch.Generator):
+        device = generator.device if generator is not None else like.device
+        return torch.randn(like.shape, generator=generator, device=device, dtype=dtype).to(like.device)
+    if len(generator) != like.shape[0]:
+        raise ValueError(f"{len(generator)} generators for a batch of {like.shape[0]}: give one per row")
+    rows = [torch.randn(like.shape[1:], generator=g, device=g.device, dtype=dtype).to(like.device) for g in generator]
+    return torch.stack(rows)
 
 
 def _x0_estimate(denoiser: Denoiser, x: Tensor, t: int, known, x_known, clip: bool) -> Tensor:
@@ -228,7 +240,7 @@ def sample_ddpm(
     clip: bool = True,
     variance: str = "posterior",
     data_var: float | Tensor = 1.0,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """Ancestral sampling (Ho et al. 2020, Alg. 2) on any decreasing timestep list.
@@ -290,7 +302,7 @@ def sample_ddim(
     known: Tensor | None = None,
     x_known: Tensor | None = None,
     clip: bool = True,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """DDIM (Song et al. 2021, eq. 12) with stochasticity ``eta``.
@@ -333,7 +345,7 @@ def sample_repaint(
     jump_length: int = 10,
     jump_n_sample: int = 10,
     clip: bool = True,
-    generator: torch.Generator | None = None,
+    generator: Generators | None = None,
     progress: Progress | None = None,
 ) -> Tensor:
     """RePaint (Lugmayr et al. 2022, Alg. 1) for an unconditional denoiser.

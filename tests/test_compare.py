@@ -1,6 +1,8 @@
 import csv
 import json
 import math
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -163,8 +165,6 @@ def test_cli_defaults_to_the_shipped_texture(monkeypatch, tmp_path):
 
 
 def test_an_interrupted_training_resumes_from_the_cache(files, tmp_path):
-    from dataclasses import replace
-
     from inpaint.io import read_image
     from inpaint.train import texture_meta
 
@@ -186,3 +186,132 @@ def test_missing_patchmatch_fails_before_any_work(files, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match=r"pip install 'inpaint\[patchmatch\]'"):
         run_compare([str(files / "rgb.png")], config, out=tmp_path / "out", echo=lambda text: None)
     assert not (tmp_path / "out").exists()
+
+
+def timeless(path):
+    """results.csv without its timing column, seconds_per_fill."""
+    header, rows = read_rows(path)
+    keep = [i for i, name in enumerate(header) if name != "seconds_per_fill"]
+    return [[row[i] for i in keep] for row in [header, *rows]]
+
+
+def test_three_shards_merge_into_the_single_run(files, tmp_path):
+    from inpaint.cli_compare import merge
+
+    methods = "telea,patchmatch,regression,diffusion"  # 8 (texture, method) units: shards of 2, 3 and 3
+    common = [str(files / "rgb.png"), str(files / "grey.png"), "--method", methods, "--masks", str(files / "box-32"),
+              "--train-steps", "20", "--train-crop", "32", "--steps", "4", "--samples", "2",
+              "--cache", str(tmp_path / "cache"), "--quiet"]
+    whole, sharded = tmp_path / "whole", tmp_path / "sharded"
+    result = CliRunner().invoke(compare, [*common, "--out", str(whole)])
+    assert result.exit_code == 0, result.output
+    for i in (3, 1, 2):  # any order
+        result = CliRunner().invoke(compare, [*common, "--out", str(sharded), "--shard", f"{i}/3"])
+        assert result.exit_code == 0, result.output
+        assert not (sharded / "results.csv").exists()
+    assert sorted(p.name for p in (sharded / "parts").glob("*.json")) == [f"shard-{i}-of-3.json" for i in (1, 2, 3)]
+    result = CliRunner().invoke(merge, [str(sharded)])
+    assert result.exit_code == 0, result.output
+    assert "| grey.png | diffusion |" in result.output
+    assert timeless(sharded / "results.csv") == timeless(whole / "results.csv")
+    for name in ("grid.png", "plane.png"):
+        assert (sharded / name).read_bytes() == (whole / name).read_bytes(), name
+    a, b = (json.loads((folder / "run.json").read_text()) for folder in (whole, sharded))
+    assert a["config"] == b["config"] and a["textures"] == b["textures"] and a["masks"] == b["masks"]
+    assert [s["shard"] for s in b["shards"]] == ["1/3", "2/3", "3/3"]
+    assert {m: v["path"] for m, v in a["checkpoints"]["grey.png"].items()} == \
+        {m: v["path"] for m, v in b["checkpoints"]["grey.png"].items()}  # the shards trained nothing new
+
+
+def test_a_crops_noise_is_its_own_whatever_the_batch(files, tmp_path):
+    """Per-crop seeds: batches of 1 or of 3 give the same fills (up to the network's rounding)."""
+    config = CompareConfig(methods=("diffusion",), masks=str(files / "box-32"), samples=2, train=TINY,
+                           cache=str(tmp_path), diffusion=FAST)
+    quiet = lambda text: None  # noqa: E731
+    rows = {}
+    for batch in (1, 3):
+        run_compare([str(files / "rgb.png")], replace(config, batch=batch), out=tmp_path / str(batch), echo=quiet)
+        rows[batch] = read_rows(tmp_path / str(batch) / "results.csv")[1]
+    psnr = COLUMNS.index("psnr")
+    for one, three in zip(rows[1], rows[3]):
+        assert float(one[psnr]) == pytest.approx(float(three[psnr]), abs=1e-3)
+    assert len({r[psnr] for r in rows[1]}) == len(rows[1])  # every crop and sample its own noise
+
+
+def test_the_single_generator_of_a_filler_still_depends_on_the_batches(files, tmp_path):
+    """Without seeds a filler keeps the old meaning: one generator drawn in turn by every call."""
+    from inpaint.io import read_image
+
+    image, _ = read_image(files / "rgb.png")
+    ckpt = train(image, replace(TINY, model=replace(TINY.model, method="diffusion")), name="rgb.png")
+    data = eval_set(image, torch.ones(1, 1, 32, 32, dtype=torch.bool).index_fill_(2, torch.arange(8, 24), False))[0]
+    fills = {}
+    for name, seeds in (("shared", None), ("own", compare_lib.crop_seeds(0, "rgb.png", "diffusion", 3))):
+        for batch in (1, 3):
+            filler = compare_lib.learned_filler(ckpt, FAST, 1, 0, "cpu")
+            fills[name, batch] = compare_lib.run_fills(filler, data, batch, seeds)[0]
+    torch.testing.assert_close(fills["own", 1], fills["own", 3], atol=1e-4, rtol=0)
+    assert (fills["shared", 1] - fills["shared", 3]).abs().max() > 0.01
+
+
+@pytest.mark.parametrize("shards, message", [
+    ([("1/2", [])], "lacks shard 2/2 of 2: run --shard 2/2"),
+    ([("1/2", []), ("2/2", ["--seed", "1"])], "come from different configurations .*differ in config.seed"),
+    ([("1/2", []), ("2/2", []), ("copy", [])], "shard 1/2 is duplicated"),
+])
+def test_merge_refuses_an_incomplete_or_mixed_set(files, tmp_path, shards, message):
+    from inpaint.cli_compare import merge
+
+    out = tmp_path / "out"
+    for shard, extra in shards:
+        if shard == "copy":
+            (out / "parts" / "shard-1-of-2 copy.json").write_bytes((out / "parts" / "shard-1-of-2.json").read_bytes())
+            continue
+        args = [str(files / "rgb.png"), "--method", "telea,ns", "--masks", str(files / "box-32"), "--crops", "1",
+                "--out", str(out), "--shard", shard, "--quiet", *extra]
+        assert CliRunner().invoke(compare, args).exit_code == 0
+    result = CliRunner().invoke(merge, [str(out)])
+    assert result.exit_code != 0
+    assert re.search(message, result.output), result.output
+    assert "Traceback" not in result.output and not (out / "results.csv").exists()
+
+
+@pytest.mark.parametrize("shard, message", [("4/3", "out of range"), ("2", "written i/n")])
+def test_a_bad_shard_is_refused_before_any_work(files, tmp_path, shard, message):
+    result = CliRunner().invoke(compare, [str(files / "rgb.png"), "--method", "telea", "--masks", str(files / "box-32"),
+                                          "--out", str(tmp_path / "out"), "--shard", shard])
+    assert result.exit_code != 0 and message in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_workers_needing_one_model_train_it_once(files, tmp_path, monkeypatch):
+    """Two workers race for one cache entry: the lock lets one train; the other waits and reads its checkpoint."""
+    import threading
+    import time
+
+    from inpaint.io import read_image
+
+    image, _ = read_image(files / "rgb.png")
+    config = compare_lib.train_config(TINY, "regression", 3, 0.25)
+    path = tmp_path / "key" / "regression.pt"
+    calls, barrier, real_train = [], threading.Barrier(2), compare_lib.train
+
+    def slow_train(*args, **kwargs):
+        calls.append(threading.get_ident())
+        time.sleep(0.5)  # long enough that the other worker arrives while this one trains
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(compare_lib, "train", slow_train)
+    sources = []
+
+    def worker():
+        barrier.wait()
+        sources.append(compare_lib._train_cached(image, config, path, "rgb.png", "cpu", lambda text: None)[1])
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert sorted(sources) == ["cache", "trained"]

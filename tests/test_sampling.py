@@ -545,3 +545,17 @@ def test_fill_rejects_bad_inputs():
         fill(model, config, x_known, torch.ones_like(known))  # no hole
     with pytest.raises(ValueError):
         fill(model, config, x_known, known, sampler=SamplerConfig(sampler="repaint"))  # needs an unconditional model
+
+
+@pytest.mark.parametrize("sampler", [SamplerConfig(sampler="ddpm", steps=4), SamplerConfig(sampler="dpmpp-2m-sde", steps=4),
+                                     SamplerConfig(sampler="repaint", steps=6, jump_length=2, jump_n_sample=2)])
+def test_one_generator_per_image_makes_its_fills_independent_of_the_batch(sampler):
+    method = "repaint" if sampler.sampler == "repaint" else "diffusion"
+    config, model, x_known, known = _fill_setup(method, 3)
+    both = fill(model, config, x_known, known, sampler=sampler, samples=2, generator=[_gen(30), _gen(31)])
+    alone = fill(model, config, x_known[1:], known[1:], sampler=sampler, samples=2, generator=[_gen(31)])
+    torch.testing.assert_close(both[:, 1:], alone, atol=1e-5, rtol=0)
+    swapped = fill(model, config, x_known, known, sampler=sampler, samples=2, generator=[_gen(31), _gen(30)])
+    assert (swapped[:, 1] - both[:, 1]).abs().max() > 1e-3  # the image's own generator decides its noise
+    with pytest.raises(ValueError, match="3 generators for 2 images"):
+        fill(model, config, x_known, known, sampler=sampler, generator=[_gen(0)] * 3)

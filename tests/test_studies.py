@@ -82,3 +82,128 @@ def test_study_config_is_the_shipped_recipe_with_changes():
     assert c.diffusion == DiffusionConfig(schedule="cosine", timesteps=50, prediction="eps")
     # the studies vary the shipped recipe, whatever the library's defaults
     assert S.config(steps=7).diffusion == DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps")
+
+
+def timeless_csv(path):
+    """A study's results.csv without its timing columns."""
+    import csv
+
+    with open(path, newline="") as f:
+        table = list(csv.reader(f))
+    keep = [i for i, name in enumerate(table[0]) if not name.startswith("seconds_per_fill")]
+    return [[row[i] for i in keep] for row in table]
+
+
+def test_a_study_in_three_shards_merges_into_the_single_run(tmp_path, monkeypatch):
+    import study_steps
+
+    def run(results, *args):
+        monkeypatch.setattr(S, "RESULTS", results)
+        monkeypatch.setattr(sys, "argv", ["study_steps.py", "--steps", "4,2", "--crops", "2", *args])
+        try:
+            study_steps.main()
+        except SystemExit as exc:  # a shard's part ends the script
+            assert exc.code in (0, None), exc.code
+
+    run(tmp_path / "whole")
+    for i in (2, 3, 1):
+        run(tmp_path / "sharded", "--shard", f"{i}/3")
+    parts = tmp_path / "sharded" / "steps" / "parts"
+    assert sorted(p.name for p in parts.glob("*.json")) == [f"shard-{i}-of-3.json" for i in (1, 2, 3)]
+    assert not (tmp_path / "sharded" / "steps" / "results.csv").exists()
+    run(tmp_path / "sharded", "--merge")
+    whole, merged = tmp_path / "whole" / "steps", tmp_path / "sharded" / "steps"
+    assert timeless_csv(merged / "results.csv") == timeless_csv(whole / "results.csv")
+    assert len(timeless_csv(whole / "results.csv")) == 1 + 4  # ddpm and ddim at 4 and 2 steps
+    for name in ("grid.png", "metrics.png"):
+        assert (merged / name).read_bytes() == (whole / name).read_bytes(), name
+    assert "--shard 1/3" in (merged / "results.md").read_text()
+
+
+def test_a_merge_of_an_incomplete_study_names_the_missing_shard(tmp_path, monkeypatch):
+    import study_steps
+
+    monkeypatch.setattr(S, "RESULTS", tmp_path)
+    for args in (["--shard", "1/2"], ["--merge"]):
+        monkeypatch.setattr(sys, "argv", ["study_steps.py", "--steps", "2", "--crops", "1", *args])
+        with pytest.raises(SystemExit) as exc:
+            study_steps.main()
+    assert "lacks shard 2/2 of 2: run --shard 2/2" in str(exc.value.code)
+
+
+def test_a_shard_trains_only_its_runs_and_a_merge_none(monkeypatch):
+    trained = []
+    monkeypatch.setattr(S, "train_runs", lambda texture, runs, folder, **kw: trained.append([r.name for r in runs]))
+    monkeypatch.setattr(S, "Scorer", lambda crops: None)
+    runs = [S.Run(f"r{i}", S.config(steps=1)) for i in range(5)]
+    parser = S.arguments("doc", trains=True)
+    for argv in (["--shard", "2/2"], ["--merge"], []):
+        S.train_then_score(parser.parse_args(argv), "x", runs)
+    assert trained == [["r2", "r3", "r4"], ["r0", "r1", "r2", "r3", "r4"]]
+
+
+def test_a_bad_shard_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        S.arguments("doc").parse_args(["--shard", "3/2"])
+    assert "out of range" in capsys.readouterr().err
+
+
+def test_two_workers_needing_one_run_train_it_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from inpaint.io import write_image
+
+    write_image(torch.rand(1, 1, 48, 48) * 2 - 1, tmp_path / "t.png")
+    config = TrainConfig(model=ModelConfig("regression", 1, width=8), crop=16, batch=2, steps=2)
+    calls, real_train = [], S.train
+
+    def slow_train(*args, **kwargs):
+        calls.append(1)
+        time.sleep(0.5)  # the other worker arrives meanwhile
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(S, "train", slow_train)
+    barrier = threading.Barrier(2)
+
+    def worker():
+        barrier.wait()
+        S.train_run(str(tmp_path / "t.png"), S.Run("r", config), tmp_path / "runs", "cpu", bar=False)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and load_checkpoint(tmp_path / "runs" / "r.pt").step == 2
+
+
+def test_the_slurm_script_submits_an_array_and_a_merge_after_it(tmp_path):
+    """With a stand-in sbatch: N tasks, one shard each, and a merge that waits for the array job."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> {calls}\n'
+                    f'for a in "$@"; do case $a in --wrap=*) printf "%s\\n" "${{a#--wrap=}}" >> {calls}.wrap;; esac; done\n'
+                    'echo "4242;cluster"\n')
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}", "LOGS": str(tmp_path / "logs"),
+           "PYTHON": "py"}
+    done = subprocess.run(["bash", "experiments/slurm_study.sh", "schedules", "3", "--device", "cuda"], cwd=root,
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    array, merge = calls.read_text().splitlines()
+    assert "--array=1-3" in array and "py experiments/study_schedules.py --shard $SLURM_ARRAY_TASK_ID/3 --device cuda" \
+        in array
+    assert "--dependency=afterok:4242 " in merge and merge.endswith("py experiments/study_schedules.py --merge --device cuda")
+    wrapped = (tmp_path / "calls.wrap").read_text().splitlines()[0]  # what a task runs, its task id filled in
+    assert subprocess.run(["sh", "-c", f"echo {wrapped}"], env={**env, "SLURM_ARRAY_TASK_ID": "2"}, capture_output=True,
+                          text=True).stdout.split() == ["py", "experiments/study_schedules.py", "--shard", "2/3",
+                                                        "--device", "cuda"]
+    bad = subprocess.run(["bash", "experiments/slurm_study.sh", "nope", "3"], cwd=root, env=env, capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "schedules" in bad.stderr
