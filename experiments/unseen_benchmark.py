@@ -34,7 +34,6 @@ import json
 import math
 import sys
 import time
-import zlib
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -53,6 +52,7 @@ from inpaint.patches import Box, grid_crops
 from inpaint.perceptual import load_lpips
 from inpaint.prior import load_init
 from inpaint.report import markdown_table, plot_plane, save_grid, write_results
+from inpaint.shards import Shard, unit_seed
 from inpaint.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,11 +121,6 @@ def benchmark_holes() -> tuple[torch.Tensor, list[str]]:
     return torch.cat(chosen), names
 
 
-def unit_seed(*parts: str) -> int:
-    """A seed from a unit's identity, the same in every process (unlike ``hash()``)."""
-    return zlib.crc32("/".join(parts).encode())
-
-
 def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float | None, device: str,
                 init=None) -> tuple:
     """Train (or reuse) one model, from ``init``'s weights when given; what the record says of it."""
@@ -172,7 +167,7 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
             if args.steps == 0:
                 ckpt, models[method] = untrained(init)
             else:
-                config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9)
+                config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9, args.seed)
                 ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
                                                    None if args.steps else args.minutes, args.device, init)
             sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
@@ -294,11 +289,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget per model")
     parser.add_argument("--steps", type=int, default=None, help="train a fixed number of steps instead of --minutes")
     parser.add_argument("--recipe", choices=tuple(RECIPES), default="default")
+    parser.add_argument("--seed", type=int, default=0, help="seed of training (the fills' seeds stay fixed)")
     parser.add_argument("--init", default="scratch",
                         help="diffusion's starting weights: scratch, prior (the shipped texture prior) or a checkpoint")
     parser.add_argument("--methods", default="diffusion,regression,patchmatch")
     parser.add_argument("--textures", default=None, help="comma-separated stems (default: all of data/unseen)")
-    parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n interleaved shares of the textures")
+    parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n blocks of the textures")
     parser.add_argument("--sample-steps", type=int, default=None,
                         help="sample with ancestral DDPM over this many evenly strided steps instead of the default "
                              "sampler (the ablation's sampler)")
@@ -318,15 +314,17 @@ def main() -> None:
     init_tag = "" if args.init == "scratch" else f"+{Path(args.init).stem if args.init != 'prior' else 'prior'}"
     args.tag = args.tag or (f"{args.recipe}{init_tag}-" + (f"{args.steps}steps" if args.steps is not None
                                                             else f"{args.minutes:g}min")
-                            + (f"-sample{args.sample_steps}" if args.sample_steps else ""))
+                            + (f"-sample{args.sample_steps}" if args.sample_steps else "")
+                            + (f"-seed{args.seed}" if args.seed else ""))
     argv = sys.argv[1:]
     if args.ablation:
         return ablation(args.ablation.split(","), argv, args.ablation_name)
     if args.merge:
         return merge(args.tag, argv)
-    i, n = (int(v) for v in args.shard.split("/"))
-    if not 1 <= i <= n:
-        parser.error(f"--shard {args.shard}: i must be in 1..n")
+    try:
+        shard = Shard.parse(args.shard)
+    except ValueError as exc:
+        parser.error(f"--shard: {exc}")
     torch.set_num_threads(args.threads)
     args.init = load_init(args.init)
     entries = json.loads((TEXTURES / "manifest.json").read_text())
@@ -336,7 +334,7 @@ def main() -> None:
         if missing:
             parser.error(f"no such textures in {TEXTURES}: {sorted(missing)}")
         entries = [e for e in entries if Path(e["file"]).stem in wanted]
-    entries = entries[i - 1 :: n]
+    entries = shard.take(entries)
     holes, hole_names = benchmark_holes()
     net = load_lpips("cpu")
     parts = RESULTS / args.tag / "parts"
@@ -344,7 +342,7 @@ def main() -> None:
     for entry in entries:
         part = run_texture(entry, args, holes, hole_names, net)
         part.update(command=argv, recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
-                    init=None if args.init is None else args.init.texture.get("name"),
+                    init=None if args.init is None else args.init.texture.get("name"), seed=args.seed,
                     minutes=None if args.steps else args.minutes, threads=args.threads)
         (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
     merge(args.tag, argv)

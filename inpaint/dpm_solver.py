@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
-from .sampling import Generators, Progress, _long, _pairs, _paste, _randn, _x0_estimate
+from .sampling import Generators, Progress, _long, _pairs, _paste, noise_like, _x0_estimate
 from .schedule import NoiseSchedule, posterior
 
 
@@ -70,7 +70,7 @@ def sample_dpmpp_2m(
             d = x0 if x0_prev is None else x0 + (x0 - x0_prev) * (h / (2 * h_prev))
             x = sigma_s / sigma_t * math.exp(-eta * h) * x + alpha_s * -math.expm1(-(1 + eta) * h) * d
             if eta > 0:
-                x = x + sigma_s * math.sqrt(-math.expm1(-2 * eta * h)) * _randn(x, generator)
+                x = x + sigma_s * math.sqrt(-math.expm1(-2 * eta * h)) * noise_like(x, generator)
             x0_prev, h_prev = x0, h
         if progress is not None:
             progress(i + 1, len(pairs))
@@ -109,7 +109,7 @@ def sample_pc(
     for t, s in pairs:
         x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
         mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
-        x = mean + var.sqrt() * _randn(x, generator) if s >= 0 else mean
+        x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
         done += 1
         if progress is not None:
             progress(done, total)
@@ -117,7 +117,7 @@ def sample_pc(
             a = float(schedule.alpha_bar(torch.tensor(s)))
             x0 = _x0_estimate(denoiser, x, s, known, x_known, clip)
             score = -(x - a**0.5 * x0) / (1 - a)
-            z = _randn(x, generator)
+            z = noise_like(x, generator)
             ratio = z.flatten(1).norm(dim=1) / score.flatten(1).norm(dim=1).clamp(min=1e-12)
             e = (2 * (snr * ratio) ** 2).reshape(-1, *([1] * (x.ndim - 1)))
             x = x + e * score + (2 * e).sqrt() * z

@@ -13,8 +13,8 @@ from .dpm_solver import sample_dpmpp_2m, sample_pc
 from .inference import fast_denoiser
 from .regression import fill_regression
 from .sampling import (
-    GRIDS, SAMPLERS, VARIANCES, Generators, Progress, _randn, karras_timesteps, sample_ddim, sample_ddpm, sample_repaint, start_timestep,
-    strided_timesteps,
+    GRIDS, SAMPLERS, VARIANCES, Generators, Progress, karras_timesteps, noise_like, sample_ddim, sample_ddpm,
+    sample_repaint, start_timestep, strided_timesteps,
 )
 from .schedule import NoiseSchedule
 
@@ -193,7 +193,7 @@ def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, genera
     schedule = config.diffusion.noise_schedule()
     cond = {"x_known": x, "known": known} if config.model.conditional else {}
     denoiser = fast_denoiser(model, schedule, config.diffusion.prediction, **cond)
-    x_T = _randn(x, generator, torch.get_default_dtype())
+    x_T = noise_like(x, generator, torch.get_default_dtype())
     sampler = sampler.resolved(config.method)
     ts = sampler.timesteps(schedule)
     paste = {"known": known, "x_known": x} if sampler.paste else {}

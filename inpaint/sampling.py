@@ -167,7 +167,7 @@ def _paste(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
     return torch.where(known, x_known, x)
 
 
-def _randn(like: Tensor, generator: Generators | None, dtype: torch.dtype | None = None) -> Tensor:
+def noise_like(like: Tensor, generator: Generators | None, dtype: torch.dtype | None = None) -> Tensor:
     """Standard normal noise of ``like``'s shape; with a sequence of generators, row i comes from the i-th
     alone, so a row's noise does not depend on the other rows of the batch."""
     dtype = like.dtype if dtype is None else dtype
@@ -285,7 +285,7 @@ def sample_ddpm(
             c0 = a_s.sqrt() * (1 - a_t / a_s) / (1 - a_t)
             extra = _bcast(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
             var = var + (extra if hole is None else extra * hole)
-        x = mean + var.sqrt() * _randn(x, generator) if s >= 0 else mean
+        x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
         if progress is not None:
             progress(i + 1, len(pairs))
     return _paste(x, known, x_known)
@@ -327,7 +327,7 @@ def sample_ddim(
             eps = to_eps(x0, x, a_t.expand(x.shape[0]))
             x = a_s.sqrt().item() * x0 + (1 - a_s - sigma**2).clamp(min=0).sqrt().item() * eps
             if eta > 0:
-                x = x + sigma.item() * _randn(x, generator)
+                x = x + sigma.item() * noise_like(x, generator)
         if progress is not None:
             progress(i + 1, len(pairs))
     return _paste(x, known, x_known)
@@ -372,13 +372,13 @@ def sample_repaint(
             x0 = _x0_estimate(denoiser, x, timestep(p), None, None, clip)
             mean, var = posterior(schedule, x0, x, t, s)
             if q >= 0:
-                unknown = mean + var.sqrt() * _randn(x, generator)
-                known_part = q_sample(schedule, x_known, s, _randn(x, generator))
+                unknown = mean + var.sqrt() * noise_like(x, generator)
+                known_part = q_sample(schedule, x_known, s, noise_like(x, generator))
             else:
                 unknown, known_part = mean, x_known
             x = torch.where(known, known_part, unknown)
         else:  # forward re-noising t -> s, s > t
-            x = q_jump(schedule, x, t, s, _randn(x, generator))
+            x = q_jump(schedule, x, t, s, noise_like(x, generator))
         if progress is not None:
             progress(i + 1, len(walk) - 1)
     return _paste(x, known, x_known)
