@@ -24,7 +24,8 @@ COMMANDS = {
     "masks": ("inpaint.cli_masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
     "merge": ("inpaint.cli_compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
     "restore": ("inpaint.cli_restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
-    "train-texture": ("inpaint.cli:train_texture", "Train models on random crops of one texture IMAGE."),
+    "train-texture": ("inpaint.cli:train_texture",
+                      "Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork)."),
 }
 """Command name -> ("module:attribute", short help as ``inpaint --help`` shows it)."""
 

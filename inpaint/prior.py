@@ -23,18 +23,18 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig
-from .shipped import checkpoints_folder
+from .shipped import PRIOR, checkpoint
 from .unet import ModelConfig
 
 __all__ = ["INITS", "prior_path", "load_init", "prior_config"]
 
-INITS = ("scratch", "prior")
+INITS = ("scratch", PRIOR)
 """Names ``load_init`` knows besides a checkpoint file."""
 
 
 def prior_path() -> Path:
     """The shipped prior's checkpoint file."""
-    return checkpoints_folder() / "prior" / "diffusion.pt"
+    return checkpoint(PRIOR)
 
 
 def load_init(value: str | os.PathLike | None) -> Checkpoint | None:
@@ -42,8 +42,8 @@ def load_init(value: str | os.PathLike | None) -> Checkpoint | None:
     ``'prior'``, else the checkpoint file ``value``."""
     if value is None or value == "scratch":
         return None
-    path = prior_path() if value == "prior" else Path(value)
-    if value == "prior" and not path.is_file():
+    path = prior_path() if value == PRIOR else Path(value)
+    if value == PRIOR and not path.is_file():
         raise FileNotFoundError(f"the shipped prior is missing ({path}); reinstall inpaint")
     return load_checkpoint(path)
 

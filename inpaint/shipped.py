@@ -11,7 +11,8 @@ Names a user can give instead of a path:
 - a mask set: ``thick-64`` (also ``masks/thick-64``, the repository path);
 - a texture: ``cork`` (also ``cork.png``, ``data/cork.png``);
 - a model: ``cork`` (the diffusion model of cork), ``cork/regression``,
-  ``cork/repaint`` (also with ``.pt`` or a ``data/checkpoints/`` prefix).
+  ``cork/repaint`` (also with ``.pt`` or a ``data/checkpoints/`` prefix), and
+  ``prior``, the texture prior that :mod:`inpaint.prior` fine-tunes.
 
 An existing file or folder of that name always wins over the shipped one.
 """
@@ -22,12 +23,14 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["TEXTURES", "MODEL_METHODS", "shipped_root", "mask_set", "mask_set_names", "texture", "checkpoint",
+__all__ = ["TEXTURES", "MODEL_METHODS", "PRIOR", "shipped_root", "mask_set", "mask_set_names", "texture", "checkpoint",
            "checkpoints_folder", "model_names", "resolve_mask_set", "resolve_texture", "resolve_checkpoint"]
 
 TEXTURES = ("brick", "canvas", "cork", "grass", "gravel")
 MODEL_METHODS = ("diffusion", "regression", "repaint")
 """Methods of the shipped models; the first is what a bare texture name means."""
+PRIOR = "prior"
+"""Name of the shipped texture prior, a diffusion model trained on many textures (``prior/diffusion.pt``)."""
 _PACKAGED = {"masks": "_masks", "data": "_data"}
 
 
@@ -72,8 +75,8 @@ def checkpoints_folder() -> Path:
 
 
 def model_names() -> list[str]:
-    """Every shipped model name: ``cork`` (diffusion), ``cork/regression``, ..."""
-    return [t if m == MODEL_METHODS[0] else f"{t}/{m}" for t in TEXTURES for m in MODEL_METHODS]
+    """Every shipped model name: ``cork`` (diffusion), ``cork/regression``, ..., and ``prior``."""
+    return [t if m == MODEL_METHODS[0] else f"{t}/{m}" for t in TEXTURES for m in MODEL_METHODS] + [PRIOR]
 
 
 def checkpoint(name: str) -> Path:
@@ -82,7 +85,7 @@ def checkpoint(name: str) -> Path:
     if parts[:2] == ("data", "checkpoints"):
         parts = parts[2:]
     tex, method = (parts[0], MODEL_METHODS[0]) if len(parts) == 1 else parts if len(parts) == 2 else (None, None)
-    if tex not in TEXTURES or method not in MODEL_METHODS:
+    if (tex not in TEXTURES or method not in MODEL_METHODS) and (tex, method) != (PRIOR, MODEL_METHODS[0]):
         raise ValueError(f"{name}: no such checkpoint file, nor a shipped model (shipped: {', '.join(model_names())})")
     return checkpoints_folder() / tex / f"{method}.pt"
 

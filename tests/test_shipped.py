@@ -18,7 +18,7 @@ def test_names_resolve_to_files(tmp_path, monkeypatch):
     for name, method in (("cork", "diffusion"), ("cork/regression", "regression"), ("gravel/repaint", "repaint"),
                          ("data/checkpoints/brick/regression.pt", "regression")):
         assert load_checkpoint(shipped.resolve_checkpoint(name)).config.method == method
-    assert len(shipped.model_names()) == 15
+    assert len(shipped.model_names()) == 16 and shipped.model_names()[-1] == "prior"
 
 
 def test_an_existing_file_wins_over_a_shipped_name(tmp_path, monkeypatch):
