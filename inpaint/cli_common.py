@@ -123,9 +123,9 @@ def init_option(fn):
 
 def load_init_option(value: str, methods):
     """The checkpoint ``--init`` names (None for scratch); 'prior' fits the diffusion method only."""
-    from .prior import load_init
+    from .prior import PRIOR, load_init
 
-    if value == "prior" and any(m != "diffusion" for m in methods):
+    if value == PRIOR and any(m != "diffusion" for m in methods):
         raise click.BadParameter(f"the shipped prior is a diffusion model; it cannot start "
                                  f"{', '.join(m for m in methods if m != 'diffusion')}", param_hint="--init")
     return load_init(value)

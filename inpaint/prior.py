@@ -26,7 +26,7 @@ from .config import TrainConfig
 from .shipped import PRIOR, checkpoint
 from .unet import ModelConfig
 
-__all__ = ["INITS", "prior_path", "load_init", "prior_config"]
+__all__ = ["PRIOR", "INITS", "prior_path", "load_init", "prior_config"]
 
 INITS = ("scratch", PRIOR)
 """Names ``load_init`` knows besides a checkpoint file."""
