@@ -4,8 +4,7 @@
     python experiments/unseen_benchmark.py --minutes 5
     python experiments/unseen_benchmark.py --shard 2/4           # this machine's quarter of the textures
     python experiments/unseen_benchmark.py --merge               # tables and plane from every texture's part
-    python experiments/unseen_benchmark.py --steps 2850 --recipe before --methods diffusion,patchmatch
-    python experiments/unseen_benchmark.py --init prior --minutes 5  # fine-tune the shipped texture prior
+    python experiments/unseen_benchmark.py --steps 2850 --recipe before --init scratch --methods diffusion,patchmatch
 
 The textures are those of ``data/unseen/`` (see its SOURCES.md), which no
 default, demo or recipe decision of the toolkit may be tuned on.  Protocol, per
@@ -22,9 +21,11 @@ the plane and ``run.json`` are made from whatever parts exist, so textures can
 be split over machines (``--shard i/n``) and merged where the parts meet.
 Models land in ``runs/unseen/<tag>/<texture>/<method>.pt`` and are reused.
 
-``--init prior`` starts diffusion from the shipped texture prior
-(:mod:`inpaint.prior`; regression starts from scratch), and ``--steps 0`` with
-it fills with the prior itself, untrained on the texture.
+By default each model trains as ``inpaint train-texture`` trains it: the
+library's recipe, and diffusion fine-tunes the shipped texture prior
+(``--init auto``; :mod:`inpaint.prior`; regression starts from scratch).
+``--recipe`` and ``--init scratch|prior|FILE`` choose otherwise, and
+``--steps 0 --init prior`` fills with the prior itself, untrained on the texture.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.patches import Box, grid_crops
 from inpaint.perceptual import load_lpips
-from inpaint.prior import load_init
+from inpaint.prior import PRIOR, init_for, load_init
 from inpaint.report import markdown_table, plot_plane, save_grid, write_results
 from inpaint.shards import Shard, unit_seed
 from inpaint.train import train
@@ -70,7 +71,8 @@ def recipe(augment: str, lr_decay: str, noise_levels: str, precision: str = "fp3
 
 
 RECIPES = {
-    "default": {},
+    "default": {"augment": "dihedral", "lr_warmup": 0, "lr_decay": "none"},
+    "library": {},
     "before": recipe("dihedral", "none", "uniform"),
     "before+auto-augment": recipe("auto", "none", "uniform"),
     "before+lr-decay": recipe("dihedral", "linear", "uniform"),
@@ -84,7 +86,9 @@ RECIPES = {
 }
 """Training recipes by name: fields of TrainConfig or DiffusionConfig set on top of the library's defaults.
 'before' is the recipe before this benchmark existed (all eight symmetries, a constant rate, uniform t,
-float32); 'default' is whatever the library's defaults are now."""
+float32); 'default' the library's defaults when the first tables were made (the same with 'auto'
+precision); 'library' whatever the library's defaults are now, which since the benchmark's ablation are
+'after-uniform' with 'auto' precision (bfloat16 on a CPU that has it)."""
 
 COLUMNS = ("texture", "method", "crop", "mask", "sample", "psnr", "ssim", "lpips", "sharpness", "blur_effect",
            "diversity", "seconds_per_fill")
@@ -105,9 +109,7 @@ def split(image: torch.Tensor) -> tuple[torch.Tensor, Box]:
     (or square) image, the bottom quarter of a tall one."""
     H, W = image.shape[-2:]
     box = Box(0, W - W // 4, H, W // 4) if W >= H else Box(H - H // 4, 0, H // 4, W)
-    exclude = torch.zeros(H, W, dtype=torch.bool)
-    exclude[box.slices()] = True
-    return exclude, box
+    return box.mask(H, W), box
 
 
 def benchmark_holes() -> tuple[torch.Tensor, list[str]]:
@@ -142,6 +144,13 @@ def train_model(image, exclude, config: TrainConfig, path: Path, minutes: float 
     return ckpt, {"steps": ckpt.step, "augment": ckpt.config.augment, **ckpt.timing, "config": asdict(ckpt.config)}
 
 
+def started_from(record: dict | None) -> str:
+    """The name of the weights a model's record says it started from ('scratch', 'prior-corpus', ...)."""
+    if record is None:
+        return "scratch"
+    return record.get("init") or record["config"].get("init", "scratch").split("@")[0]
+
+
 def untrained(init) -> tuple:
     """The ``--steps 0`` model: ``init`` itself, with what the record says of it."""
     return init, {"steps": 0, "init": init.texture.get("name"), "config": asdict(init.config)}
@@ -163,11 +172,11 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
         if method == "patchmatch":
             filler = classical_filler(method, seed)
         else:
-            init = args.init if method == "diffusion" else None
             if args.steps == 0:
-                ckpt, models[method] = untrained(init)
+                ckpt, models[method] = untrained(load_init(args.init))
             else:
                 config = recipe_config(args.recipe, method, image.shape[1], args.steps or 10**9, args.seed)
+                init = init_for(args.init, config) if method == "diffusion" else None
                 ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
                                                    None if args.steps else args.minutes, args.device, init)
             sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
@@ -288,10 +297,12 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0, help="wall-clock training budget per model")
     parser.add_argument("--steps", type=int, default=None, help="train a fixed number of steps instead of --minutes")
-    parser.add_argument("--recipe", choices=tuple(RECIPES), default="default")
+    parser.add_argument("--recipe", choices=tuple(RECIPES), default="library",
+                        help="training recipe (default: the library's defaults, what train-texture does)")
     parser.add_argument("--seed", type=int, default=0, help="seed of training (the fills' seeds stay fixed)")
-    parser.add_argument("--init", default="scratch",
-                        help="diffusion's starting weights: scratch, prior (the shipped texture prior) or a checkpoint")
+    parser.add_argument("--init", default="auto",
+                        help="diffusion's starting weights: auto (train-texture's default: the shipped texture prior "
+                             "where it fits), scratch, prior or a checkpoint")
     parser.add_argument("--methods", default="diffusion,regression,patchmatch")
     parser.add_argument("--textures", default=None, help="comma-separated stems (default: all of data/unseen)")
     parser.add_argument("--shard", default="1/1", help="i/n: run the i-th of n blocks of the textures")
@@ -309,9 +320,9 @@ def main() -> None:
     unknown = set(args.methods) - {"diffusion", "regression", "patchmatch"}
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from diffusion, regression, patchmatch")
-    if args.steps == 0 and (args.init == "scratch" or "regression" in args.methods):
-        parser.error("--steps 0 fills with the --init model untrained: give --init, and no regression")
-    init_tag = "" if args.init == "scratch" else f"+{Path(args.init).stem if args.init != 'prior' else 'prior'}"
+    if args.steps == 0 and (args.init in ("scratch", "auto") or "regression" in args.methods):
+        parser.error("--steps 0 fills with the --init model untrained: give --init prior or a file, and no regression")
+    init_tag = "" if args.init == "scratch" else f"+{args.init if args.init in ('auto', PRIOR) else Path(args.init).stem}"
     args.tag = args.tag or (f"{args.recipe}{init_tag}-" + (f"{args.steps}steps" if args.steps is not None
                                                             else f"{args.minutes:g}min")
                             + (f"-sample{args.sample_steps}" if args.sample_steps else "")
@@ -326,7 +337,8 @@ def main() -> None:
     except ValueError as exc:
         parser.error(f"--shard: {exc}")
     torch.set_num_threads(args.threads)
-    args.init = load_init(args.init)
+    if args.init not in ("auto", "scratch", PRIOR) and not Path(args.init).is_file():
+        parser.error(f"--init: no such checkpoint {args.init}")
     entries = json.loads((TEXTURES / "manifest.json").read_text())
     if args.textures:
         wanted = args.textures.split(",")
@@ -342,7 +354,7 @@ def main() -> None:
     for entry in entries:
         part = run_texture(entry, args, holes, hole_names, net)
         part.update(command=argv, recipe=args.recipe, recipe_fields=RECIPES[args.recipe], holes=hole_names,
-                    init=None if args.init is None else args.init.texture.get("name"), seed=args.seed,
+                    init=started_from(part["models"].get("diffusion")), seed=args.seed,
                     minutes=None if args.steps else args.minutes, threads=args.threads)
         (parts / f"{part['texture']}.json").write_text(json.dumps(part, indent=1, default=str) + "\n")
     merge(args.tag, argv)

@@ -10,7 +10,7 @@ import click
 from . import demo as demo_lib
 from .checkpoint import CheckpointError, load_checkpoint
 from .compare import parse_methods
-from .cli_common import LazyBar, friendly_errors, init_option, load_init_option, resolve_device
+from .cli_common import LazyBar, check_init_option, friendly_errors, init_option, resolve_device
 from .cli_compare import compare as compare_command
 from .cli_compare import merge as merge_command
 from .cli_fill import fill as fill_command
@@ -21,6 +21,7 @@ from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
 from .io import read_image
 from .masks import parse_families
 from .orientation import AUGMENTATIONS
+from .prior import init_for
 from .schedule import SCHEDULES
 from .shipped import resolve_checkpoint, resolve_texture
 from .train import train
@@ -76,7 +77,7 @@ cli.add_command(fill_command)
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainConfig.precision, show_default=True,
               help="Arithmetic of training; auto: bfloat16 where the processor has it.")
-@init_option
+@init_option("auto")
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
                   timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment,
@@ -93,7 +94,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
     if minutes is not None and resume:
         raise click.BadParameter("a time budget starts new runs; resume with --steps instead", param_hint="--minutes")
     parse_families(train_masks)
-    start_from = load_init_option(init, methods)
+    check_init_option(init, methods)
     dev = resolve_device(device)
     pixels, _ = read_image(resolve_texture(image))
     out = Path(out) if out else Path("runs") / Path(image).stem
@@ -115,13 +116,13 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
         bar = LazyBar(steps, start.step if start else 0, batch, name, minutes=minutes)
         try:
             ckpt = train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name,
-                         minutes=minutes, init=start_from)
+                         minutes=minutes, init=init_for(init, config) if start is None else None)
         except KeyboardInterrupt:
             raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
         finally:
             bar.close()
-        click.echo(f"{name}: {ckpt.step} steps (augment {ckpt.config.augment}) in {ckpt.timing['seconds'] / 60:.1f} min, "
-                   f"saved {path}")
+        click.echo(f"{name}: {ckpt.step} steps from {ckpt.config.init.split('@')[0]} (augment {ckpt.config.augment}) "
+                   f"in {ckpt.timing['seconds'] / 60:.1f} min, saved {path}")
     write_training_report(pixels, out, device=dev)
     click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")
 

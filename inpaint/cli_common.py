@@ -115,17 +115,17 @@ def check_overwrite(paths, overwrite: bool, param_hint: str = "--out") -> None:
         raise click.BadParameter(f"{existing[0]}{more} exists; pass --overwrite to replace it", param_hint=param_hint)
 
 
-def init_option(fn):
-    return click.option("--init", default="scratch", show_default=True,
-                        help="Weights training starts from: scratch, prior (the shipped texture prior, "
-                             "diffusion only; fine-tunes in minutes), or a checkpoint file.")(fn)
+def init_option(default: str):
+    """The ``--init`` option of the commands that train, with ``default``."""
+    return click.option("--init", default=default, show_default=True,
+                        help="Weights training starts from: auto (the shipped texture prior where it fits the "
+                             "network, else scratch), scratch, prior (diffusion only), or a checkpoint file.")
 
 
-def load_init_option(value: str, methods):
-    """The checkpoint ``--init`` names (None for scratch); 'prior' fits the diffusion method only."""
-    from .prior import PRIOR, load_init
+def check_init_option(value: str, methods) -> None:
+    """'prior' fits the diffusion method only (fail before any training)."""
+    from .prior import PRIOR
 
     if value == PRIOR and any(m != "diffusion" for m in methods):
         raise click.BadParameter(f"the shipped prior is a diffusion model; it cannot start "
                                  f"{', '.join(m for m in methods if m != 'diffusion')}", param_hint="--init")
-    return load_init(value)

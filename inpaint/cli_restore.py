@@ -10,11 +10,12 @@ import click
 import torch
 from tqdm.auto import tqdm
 
-from .cli_common import (LazyBar, check_overwrite, friendly_errors, init_option, load_init_option, overwrite_option,
+from .cli_common import (LazyBar, check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option,
                          progress_disabled, quiet_option, resolve_device, set_threads, threads_option)
 from .fill import SamplerConfig
 from .checkpoint import load_checkpoint
 from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
+from .prior import init_for
 from .shipped import resolve_checkpoint
 from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from .unet import METHODS
@@ -81,7 +82,7 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--checkpoint", default=None,
               help="Fill with this model (e.g. an earlier --save-checkpoint of the same image) instead of training; "
                    "the training options are then unused.")
-@init_option
+@init_option("scratch")
 @overwrite_option
 @quiet_option
 @threads_option
@@ -108,10 +109,11 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
         raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to start from",
                                  param_hint="--init")
     trained = load_checkpoint(resolve_checkpoint(checkpoint)) if checkpoint else None
-    start_from = load_init_option(init, [method])
+    check_init_option(init, [method])
     x, infos = read_stack(images)
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
+    start_from = None if trained else init_for(init, config)
     check_writable([p for group in paths for p in group], infos * samples)
     check_checkpoint_path(save_checkpoint)
     bar = LazyBar(train_steps, 0, batch, f"train {method}", minutes=minutes)

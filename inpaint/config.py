@@ -44,6 +44,12 @@ class TrainConfig:
         Random symmetries of the crops (see :mod:`inpaint.orientation`); 'auto'
         is resolved from the image by :func:`inpaint.train.train`, which records
         the concrete choice in the checkpoint.
+
+    The defaults of ``lr_warmup``, ``lr_decay`` and ``augment`` (100 steps of
+    warm-up, a linear decay to 0, symmetries only for isotropic textures) are
+    the recipe the unseen-texture benchmark measured best at a short budget
+    (``experiments/results/unseen/ablation*.md``); checkpoints written before
+    them load with what they were trained with (:data:`LEGACY`).
     train_masks : str
         Mask families for training holes, as ``inpaint.masks.parse_families`` reads them.
     precision : {'auto', 'fp32', 'bf16'}
@@ -60,12 +66,12 @@ class TrainConfig:
     batch: int = 16
     steps: int = 4000
     lr: float = 1e-3
-    lr_warmup: int = 0
-    lr_decay: str = "none"
+    lr_warmup: int = 100
+    lr_decay: str = "linear"
     seed: int = 0
     ema: float = 0.999
     held_out: float = 0.25
-    augment: str = "dihedral"
+    augment: str = "auto"
     train_masks: str = "default"
     precision: str = "auto"
     init: str = "scratch"
@@ -117,7 +123,7 @@ class TrainConfig:
         return cls(model=model, diffusion=diffusion, **d)
 
 
-LEGACY = {"lr_warmup": 0, "lr_decay": "none", "precision": "fp32", "init": "scratch"}
+LEGACY = {"lr_warmup": 0, "lr_decay": "none", "augment": "dihedral", "precision": "fp32", "init": "scratch"}
 """Training fields added after the first checkpoints, with the behaviour those checkpoints had."""
 DIFFUSION_LEGACY = {"noise_levels": "uniform"}
 """Likewise for :class:`inpaint.diffusion.DiffusionConfig`."""

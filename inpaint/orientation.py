@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 from kornia.filters import gaussian_blur2d, spatial_gradient
 from torch import Tensor
+from torch.nn.functional import max_pool2d
 
 AUGMENTATIONS = ("auto", "none", "flips", "dihedral")
 """'none'; 'flips': the four symmetries that keep the axes (identity, mirror
@@ -32,7 +33,7 @@ SCALES = (1.0, 2.0, 4.0)
 """Gaussian scales (pixels) of the integration: lines show at one scale, cells at another."""
 
 
-def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES) -> float:
+def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES, where: Tensor | None = None) -> float:
     """How strongly one gradient direction dominates ``image``, in [0, 1].
 
     The coherence ``(l1 - l2) / (l1 + l2)`` of the image-wide structure tensor
@@ -43,6 +44,10 @@ def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES) -> float:
     Parameters
     ----------
     image : Tensor (1, C, H, W) or (C, H, W), values in [-1, 1]
+    where : Tensor (H, W) bool, optional
+        Average only over these pixels, and only where the smoothing and the
+        gradient read nothing outside them: a held-out region or a hole has no
+        say in the result.
 
     Examples
     --------
@@ -53,6 +58,8 @@ def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES) -> float:
     x = image if image.ndim == 4 else image[None]
     if x.ndim != 4 or x.shape[0] != 1:
         raise ValueError(f"image must have shape (1, C, H, W) or (C, H, W), got {tuple(image.shape)}")
+    if where is not None and where.shape != x.shape[-2:]:
+        raise ValueError(f"where must have shape {tuple(x.shape[-2:])}, got {tuple(where.shape)}")
     grey = x.double().mean(1, keepdim=True)
     best = 0.0
     for s in scales:
@@ -60,6 +67,13 @@ def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES) -> float:
         smooth = gaussian_blur2d(grey, (k, k), (s, s), border_type="reflect")
         g = spatial_gradient(smooth, mode="sobel")[:, 0]  # (1, 2, H, W): d/dx, d/dy
         gx, gy = g[:, 0], g[:, 1]
+        if where is not None:  # pixels whose blur and Sobel windows stay inside ``where``
+            r = k // 2 + 1
+            outside = (~where.to(torch.bool, copy=False)).double()[None, None]
+            inside = max_pool2d(outside, 2 * r + 1, stride=1, padding=r)[0] == 0
+            if not inside.any():
+                continue
+            gx, gy = gx[inside], gy[inside]
         jxx, jyy, jxy = (gx * gx).mean(), (gy * gy).mean(), (gx * gy).mean()
         trace = jxx + jyy
         if trace <= 0:
@@ -69,13 +83,14 @@ def anisotropy(image: Tensor, *, scales: tuple[float, ...] = SCALES) -> float:
     return best
 
 
-def choose_augmentation(image: Tensor, augment: str = "auto") -> str:
-    """The concrete augmentation for ``image``: ``augment`` itself, or for 'auto' a choice by :func:`anisotropy`."""
+def choose_augmentation(image: Tensor, augment: str = "auto", *, where: Tensor | None = None) -> str:
+    """The concrete augmentation for ``image``: ``augment`` itself, or for 'auto' a choice by
+    :func:`anisotropy` (measured on the pixels ``where`` is True, default all)."""
     if augment not in AUGMENTATIONS:
         raise ValueError(f"augment must be one of {', '.join(AUGMENTATIONS)}; got {augment!r}")
     if augment != "auto":
         return augment
-    return "dihedral" if anisotropy(image) <= ISOTROPY_LIMIT else "none"
+    return "dihedral" if anisotropy(image, where=where) <= ISOTROPY_LIMIT else "none"
 
 
 def augmentation_name(augment: str | bool) -> str:

@@ -28,6 +28,12 @@ class Box:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.top, self.top + self.height), slice(self.left, self.left + self.width)
 
+    def mask(self, height: int, width: int) -> Tensor:
+        """(height, width) bool, True inside the box."""
+        inside = torch.zeros(height, width, dtype=torch.bool)
+        inside[self.slices()] = True
+        return inside
+
 
 def held_out_box(height: int, width: int, fraction: float = 0.25) -> Box:
     """The default evaluation region: a strip of the right ``fraction`` of the image."""
@@ -93,9 +99,7 @@ class PatchSampler:
         self.image = image[0] if image.ndim == 4 else image
         _, H, W = self.image.shape
         if isinstance(exclude, Box):
-            mask = torch.zeros(H, W, dtype=torch.bool)
-            mask[exclude.slices()] = True
-            exclude = mask
+            exclude = exclude.mask(H, W)
         self.crop = crop
         self.augment = augmentation_name(augment)
         self.symmetries = symmetries(self.augment)

@@ -174,9 +174,12 @@ def train(
     if corpus and (exclude is not None or valid is not None):
         raise ValueError("a corpus trains on whole images: no exclude or valid map")
     t_start = time.perf_counter()
-    if config.augment == "auto":
-        augment = "dihedral" if corpus else choose_augmentation(image if valid is None else image * valid, "auto")
-        config = replace(config, augment=augment)
+    if not corpus:
+        H, W = image.shape[-2:]
+        exclude_region = held_out_box(H, W, config.held_out).mask(H, W) if exclude is None else exclude
+    if config.augment == "auto":  # measured on the pixels training may read, never the held-out ones
+        seen = None if corpus else ~exclude_region if valid is None else ~exclude_region & valid.reshape(H, W).bool()
+        config = replace(config, augment="dihedral" if corpus else choose_augmentation(image, "auto", where=seen))
     if config.precision == "auto":
         config = replace(config, precision=choose_precision("auto", device))
     if minutes is not None:
@@ -209,8 +212,6 @@ def train(
     if corpus:
         sampler = CorpusSampler(images, config.crop, augment=config.augment)
     else:
-        H, W = image.shape[-2:]
-        exclude_region = held_out_box(H, W, config.held_out) if exclude is None else exclude
         if valid is not None:  # crop the validity map with the pixels, through the same flips
             image = torch.cat([image, valid.to(image.dtype).expand(1, 1, H, W)], dim=1)
         sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)

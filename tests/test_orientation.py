@@ -43,7 +43,8 @@ def test_choose_augmentation_keeps_explicit_choices_and_rejects_unknown_ones():
     stripes = rows_stripes()
     assert choose_augmentation(stripes, "auto") == "none"
     assert choose_augmentation(stripes, "flips") == "flips"
-    assert choose_augmentation(torch.rand(1, 1, 64, 64) * 2 - 1, "auto") == "dihedral"
+    noise = torch.rand(1, 1, 96, 96, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert choose_augmentation(noise, "auto") == "dihedral"
     with pytest.raises(ValueError, match="augment must be one of"):
         choose_augmentation(stripes, "rotate")
     with pytest.raises(ValueError, match="resolved"):
@@ -74,3 +75,19 @@ def test_bool_augment_is_the_old_switch_with_the_same_random_stream():
     c = PatchSampler(image, 16, augment=False).sample(20, torch.Generator().manual_seed(3))
     d = PatchSampler(image, 16, augment="none").sample(20, torch.Generator().manual_seed(3))
     assert torch.equal(a, b) and torch.equal(c, d)
+
+
+def test_anisotropy_reads_only_where_it_is_told():
+    stripes = torch.sin(torch.arange(96.0)).repeat(96, 1)[None, None]
+    noise = torch.rand(1, 1, 96, 96, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    image = torch.cat([noise[..., :64], stripes[..., 64:]], dim=-1)  # noise on the left, stripes on the right
+    left = torch.zeros(96, 96, dtype=torch.bool)
+    left[:, :64] = True
+    other = torch.cat([noise[..., :64], -stripes.transpose(-1, -2)[..., 64:]], dim=-1)
+    assert anisotropy(image, where=left) == pytest.approx(anisotropy(other, where=left), abs=1e-12)  # no say
+    assert anisotropy(image, where=left) < ISOTROPY_LIMIT < 0.9 < anisotropy(image, where=~left)
+    assert anisotropy(image) > anisotropy(image, where=left) + 0.2
+    assert choose_augmentation(image, where=left) == "dihedral" and choose_augmentation(image, where=~left) == "none"
+    assert anisotropy(image, where=torch.zeros(96, 96, dtype=torch.bool)) == 0.0
+    with pytest.raises(ValueError, match="where must have shape"):
+        anisotropy(image, where=left[:10])

@@ -1,5 +1,7 @@
 """Pre-training on a corpus, fine-tuning from a prior, and the shipped prior."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from click.testing import CliRunner
@@ -10,7 +12,7 @@ from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
 from inpaint.io import write_image, write_mask
 from inpaint.patches import CorpusSampler
-from inpaint.prior import load_init, prior_config, prior_path
+from inpaint.prior import fits_prior, init_for, load_init, prior_config, prior_path
 from inpaint.restore import restore_config, train_restorer
 from inpaint.train import train, weights_digest
 from inpaint.unet import ModelConfig
@@ -55,7 +57,7 @@ def test_training_on_a_corpus_records_the_corpus_and_all_symmetries():
 
 def test_fine_tuning_starts_from_the_prior_weights_and_records_them():
     image = torch.rand(1, 3, 40, 40, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    prior = train([image], tiny(steps=5), name="corpus")
+    prior = train([image], tiny(steps=5, lr_warmup=0), name="corpus")  # moved well away from its start
     zero_steps = train(image, tiny(steps=1, lr=1e-12), init=prior)  # a rate of ~0: weights unchanged
     for key, value in prior.ema.items():
         torch.testing.assert_close(zero_steps.model[key], value, rtol=0, atol=1e-6)
@@ -126,3 +128,33 @@ def test_cli_init_prior(tmp_path):
     both = runner.invoke(cli, ["restore", str(texture), "--mask", str(mask), "--out", str(tmp_path / "o.png"),
                                "--checkpoint", str(out / "diffusion.pt"), "--init", "prior"])
     assert both.exit_code != 0 and "nothing to start from" in both.output
+
+
+def test_auto_init_is_the_prior_exactly_where_it_fits():
+    prior = load_init("prior")
+    rgb = TrainConfig(model=ModelConfig("diffusion", image_channels=3))
+    assert fits_prior(rgb, prior)
+    assert init_for("auto", rgb).config == prior.config
+    for other in (replace(rgb, model=ModelConfig("regression", image_channels=3)),
+                  replace(rgb, model=ModelConfig("diffusion", image_channels=1)),
+                  replace(rgb, model=ModelConfig("repaint", image_channels=3)),
+                  replace(rgb, diffusion=replace(rgb.diffusion, timesteps=1000))):
+        assert init_for("auto", other) is None, other
+    assert init_for("scratch", rgb) is None and init_for("prior", rgb) is not None
+
+
+def test_cli_train_texture_fine_tunes_the_prior_by_default(tmp_path):
+    texture = tmp_path / "t.png"
+    write_image(torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(5)) * 2 - 1, texture)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["train-texture", str(texture), "--steps", "2", "--batch", "2", "--crop", "32",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(out / "diffusion.pt").config.init.startswith("prior-corpus@")
+    assert load_checkpoint(out / "regression.pt").config.init == "scratch"
+    assert "diffusion: 2 steps from prior-corpus" in result.output
+    scratch = tmp_path / "scratch"
+    result = CliRunner().invoke(cli, ["train-texture", str(texture), "--method", "diffusion", "--steps", "1",
+                                      "--batch", "2", "--crop", "32", "--init", "scratch", "--out", str(scratch)])
+    assert result.exit_code == 0, result.output
+    assert load_checkpoint(scratch / "diffusion.pt").config.init == "scratch"

@@ -39,8 +39,9 @@ def test_benchmark_holes_are_four_strokes_and_four_boxes_within_the_hole_range()
 
 
 def test_recipes_set_their_fields_on_the_library_defaults():
-    assert U.recipe_config("default", "diffusion", 3, 10) == TrainConfig(steps=10).__class__(
-        model=TrainConfig().model, steps=10)
+    assert U.recipe_config("library", "diffusion", 3, 10) == TrainConfig(model=TrainConfig().model, steps=10)
+    first = U.recipe_config("default", "diffusion", 3, 10)  # the defaults the first tables were made with
+    assert (first.augment, first.lr_warmup, first.lr_decay, first.precision) == ("dihedral", 0, "none", "auto")
     before = U.recipe_config("before", "regression", 1, 5)
     assert (before.augment, before.lr_decay, before.precision, before.diffusion.noise_levels) == (
         "dihedral", "none", "fp32", "uniform")
@@ -96,7 +97,8 @@ def test_shards_merge_into_the_table_of_one_run(tiny_benchmark, monkeypatch):
 
 
 def test_learned_methods_train_once_and_are_reused(tiny_benchmark, monkeypatch, capsys):
-    args = ["--methods", "diffusion,patchmatch", "--textures", "wide", "--steps", "2", "--recipe", "before"]
+    args = ["--methods", "diffusion,patchmatch", "--textures", "wide", "--steps", "2", "--recipe", "before",
+            "--init", "scratch"]
     run(monkeypatch, *args)
     text = (tiny_benchmark / "results" / "before-2steps" / "results.md").read_text()
     assert "LPIPS ratio" in text and "wide diffusion 2" in text
@@ -106,15 +108,20 @@ def test_learned_methods_train_once_and_are_reused(tiny_benchmark, monkeypatch, 
 
 def test_bad_arguments_are_refused(tiny_benchmark, monkeypatch):
     for args in (["--shard", "3/2"], ["--textures", "nosuch"], ["--methods", "gan"], ["--steps", "0"],
-                 ["--steps", "0", "--init", "prior"]):  # no model to fill with; a prior for regression
+                 ["--steps", "0", "--init", "prior"], ["--steps", "0"], ["--init", "nosuch.pt"]):  # no model to fill with; a prior for regression
         with pytest.raises(SystemExit):
             run(monkeypatch, *args)
 
 
 def test_a_prior_fills_untrained_and_fine_tunes(tiny_benchmark, monkeypatch):
     run(monkeypatch, "--methods", "diffusion", "--textures", "wide", "--init", "prior", "--steps", "0")
-    part = json.loads((tiny_benchmark / "results" / "default+prior-0steps" / "parts" / "wide.json").read_text())
+    part = json.loads((tiny_benchmark / "results" / "library+prior-0steps" / "parts" / "wide.json").read_text())
     assert part["init"] == "prior-corpus" and part["models"]["diffusion"]["steps"] == 0
     run(monkeypatch, "--methods", "diffusion", "--textures", "wide", "--init", "prior", "--steps", "1")
-    tuned = load_checkpoint(tiny_benchmark / "runs" / "default+prior-1steps" / "wide" / "diffusion.pt")
+    tuned = load_checkpoint(tiny_benchmark / "runs" / "library+prior-1steps" / "wide" / "diffusion.pt")
     assert tuned.step == 1 and tuned.config.init.startswith("prior-corpus@")
+    run(monkeypatch, "--methods", "diffusion,regression", "--textures", "wide", "--steps", "1")  # the default: auto
+    part = json.loads((tiny_benchmark / "results" / "library+auto-1steps" / "parts" / "wide.json").read_text())
+    assert part["init"] == "prior-corpus" and part["recipe"] == "library"
+    assert part["models"]["diffusion"]["config"]["init"].startswith("prior-corpus@")
+    assert part["models"]["regression"]["config"]["init"] == "scratch"
