@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import numpy as np
 
 import studylib as S
@@ -73,7 +73,8 @@ def main() -> None:
 
 def plot(rows: list[dict], jumps: list[int], lengths: list[int], steps: int, path) -> None:
     """LPIPS over the jump_n_sample x jump_length grid, and LPIPS against seconds per fill for both models."""
-    fig, (heat, cost) = plt.subplots(1, 2, figsize=(10, 4), dpi=120)
+    fig = Figure(figsize=(10, 4), dpi=120)
+    heat, cost = fig.subplots(1, 2)
     grid = np.full((len(jumps), len(lengths)), np.nan)
     for r in rows:
         if r["model"] == "repaint" and r["steps"] == steps:
@@ -100,7 +101,6 @@ def plot(rows: list[dict], jumps: list[int], lengths: list[int], steps: int, pat
     cost.set_title("quality against time", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

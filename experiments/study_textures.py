@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from os.path import relpath
 
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 import studylib as S
 from inpaint.compare import LEARNED, CompareConfig, merge_compare, overall, run_compare
@@ -66,12 +66,12 @@ def main() -> None:
 
 def plot_planes(planes: dict[str, list[dict]], path) -> None:
     """PSNR against LPIPS, means over textures, one panel per hole family."""
-    fig, axes = plt.subplots(1, len(planes), figsize=(5.6 * len(planes), 4.6), dpi=120, squeeze=False)
+    fig = Figure(figsize=(5.6 * len(planes), 4.6), dpi=120)
+    axes = fig.subplots(1, len(planes), squeeze=False)
     for ax, (family, means) in zip(axes[0], planes.items()):
         draw_plane(ax, means, learned=LEARNED, title=f"{family} holes, mean over the textures")
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
-import matplotlib
 import torch
 from filelock import FileLock
+from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from inpaint.checkpoint import Checkpoint, load_checkpoint
@@ -46,13 +46,11 @@ from inpaint.fill import SamplerConfig
 from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.perceptual import load_lpips
-from inpaint.report import markdown_table, save_grid, write_results
+from inpaint.report import markdown_table, save_figure, save_grid, write_results
 from inpaint.shards import Shard, read_parts, write_part
 from inpaint.train import train
 from inpaint.unet import ModelConfig
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "experiments" / "results"
@@ -322,12 +320,13 @@ def _shard(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def plot_panels(panels: dict[str, dict[str, list[tuple[float, float, float]]]], path: Path, *, xlabel: str,
-                title: str, logx: bool = False, xticks: list | None = None, lines: bool = True) -> None:
+def panels_figure(panels: dict[str, dict[str, list[tuple[float, float, float]]]], *, xlabel: str, title: str,
+                  logx: bool = False, xticks: list | None = None, lines: bool = True) -> Figure:
     """One panel per metric (key: y label), one line per series of (x, mean, standard error) points.
 
     ``lines=False`` draws the points alone, for series whose x order means nothing."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), dpi=120, squeeze=False)
+    fig = Figure(figsize=(4.2 * len(panels), 3.6), dpi=120)
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels.items()):
         for label, points in series.items():
             xs, ys, es = zip(*points)
@@ -343,5 +342,9 @@ def plot_panels(panels: dict[str, dict[str, list[tuple[float, float, float]]]], 
     axes[0][0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def plot_panels(panels: dict[str, dict[str, list[tuple[float, float, float]]]], path: Path, **options) -> None:
+    """:func:`panels_figure` saved to ``path``."""
+    save_figure(panels_figure(panels, **options), path)

@@ -1,4 +1,10 @@
-"""Figures: loss curves and grids of fills."""
+"""Figures and tables: loss curves, grids of fills, the perception-distortion plane, Markdown and CSV.
+
+Figures are built as :class:`matplotlib.figure.Figure` objects (``*_figure``
+functions, which tests inspect) and saved by the ``plot_*``/``save_*``
+functions.  Nothing here touches pyplot or matplotlib's global backend, so
+importing :mod:`inpaint` leaves a notebook's inline plots alone.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from torch import Tensor
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from torch import Tensor  # noqa: E402
-
-from .io import to_uint8  # noqa: E402
+from .io import to_uint8
 
 HOLE_COLOUR = (255, 0, 255)  # magenta: the hole in "masked input" panels
 
@@ -26,9 +29,16 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     return np.convolve(values, kernel, mode="valid")
 
 
-def plot_losses(curves: dict[str, Tensor], path: str | Path) -> None:
+def save_figure(fig: Figure, path: str | os.PathLike) -> None:
+    """Save ``fig`` to ``path``, creating its folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+
+
+def loss_figure(curves: dict[str, Tensor]) -> Figure:
     """Training loss per step (faint) and its moving average, one colour per method."""
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    fig = Figure(figsize=(7, 4), dpi=110)
+    ax = fig.subplots()
     for name, losses in curves.items():
         y = losses.numpy().astype(np.float64)
         if len(y) == 0:
@@ -42,9 +52,12 @@ def plot_losses(curves: dict[str, Tensor], path: str | Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def plot_losses(curves: dict[str, Tensor], path: str | Path) -> None:
+    """:func:`loss_figure` saved to ``path``."""
+    save_figure(loss_figure(curves), path)
 
 
 def _rgb(x: Tensor) -> np.ndarray:
@@ -62,7 +75,7 @@ def masked_view(x: Tensor, known: Tensor) -> np.ndarray:
     return a
 
 
-def save_grid(columns: dict[str, Tensor], known: Tensor, path: str | Path, *, title: str | None = None) -> None:
+def grid_figure(columns: dict[str, Tensor], known: Tensor, *, title: str | None = None) -> Figure:
     """A grid of crops: one row per crop, one titled column per entry.
 
     Parameters
@@ -73,7 +86,8 @@ def save_grid(columns: dict[str, Tensor], known: Tensor, path: str | Path, *, ti
     """
     names = list(columns)
     n = len(next(iter(columns.values())))
-    fig, axes = plt.subplots(n, len(names), figsize=(1.9 * len(names), 1.9 * n + 0.4), dpi=110, squeeze=False)
+    fig = Figure(figsize=(1.9 * len(names), 1.9 * n + 0.4), dpi=110)
+    axes = fig.subplots(n, len(names), squeeze=False)
     for j, name in enumerate(names):
         for i in range(n):
             x = columns[name][i].detach().cpu().float()
@@ -87,9 +101,12 @@ def save_grid(columns: dict[str, Tensor], known: Tensor, path: str | Path, *, ti
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def save_grid(columns: dict[str, Tensor], known: Tensor, path: str | Path, *, title: str | None = None) -> None:
+    """:func:`grid_figure` saved to ``path``."""
+    save_figure(grid_figure(columns, known, title=title), path)
 
 
 def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str] | None = None) -> str:
@@ -194,10 +211,14 @@ def draw_plane(ax, means: list[dict], *, learned: Sequence[str] = (), title: str
     ax.set_title(title or "perception-distortion plane", fontsize=9)
 
 
-def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[str] = (), title: str = "") -> None:
-    """:func:`draw_plane` as a figure of its own, saved to ``path``."""
-    fig, ax = plt.subplots(figsize=(6.4, 4.8), dpi=120)
-    draw_plane(ax, means, learned=learned, title=title)
+def plane_figure(means: list[dict], *, learned: Sequence[str] = (), title: str = "") -> Figure:
+    """:func:`draw_plane` as a figure of its own."""
+    fig = Figure(figsize=(6.4, 4.8), dpi=120)
+    draw_plane(fig.subplots(), means, learned=learned, title=title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
+
+
+def plot_plane(means: list[dict], path: str | os.PathLike, *, learned: Sequence[str] = (), title: str = "") -> None:
+    """:func:`plane_figure` saved to ``path``."""
+    save_figure(plane_figure(means, learned=learned, title=title), path)

@@ -35,7 +35,8 @@ def run(*args):
 
 def assert_clean_error(result, fragment):
     assert result.exit_code != 0
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert fragment.lower() in result.output.lower(), result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
 

@@ -207,3 +207,17 @@ def test_the_slurm_script_submits_an_array_and_a_merge_after_it(tmp_path):
     bad = subprocess.run(["bash", "experiments/slurm_study.sh", "nope", "3"], cwd=root, env=env, capture_output=True,
                          text=True)
     assert bad.returncode == 2 and "schedules" in bad.stderr
+
+
+def test_panels_figure_draws_one_panel_per_metric_and_one_series_per_label():
+    panels = {"lpips": {"ddpm": [(10, 0.3, 0.01), (100, 0.2, 0.02)], "ddim": [(10, 0.35, 0.01), (100, 0.25, 0.01)]},
+              "psnr": {"ddpm": [(10, 20.0, 0.1), (100, 21.0, 0.1)]}}
+    fig = S.panels_figure(panels, xlabel="steps", title="samplers", logx=True)
+    assert fig._suptitle.get_text() == "samplers"
+    lpips_ax, psnr_ax = fig.axes
+    assert lpips_ax.get_ylabel() == S.HEADERS["lpips"] and psnr_ax.get_ylabel() == S.HEADERS["psnr"]
+    assert lpips_ax.get_xlabel() == "steps" and lpips_ax.get_xscale() == "log"
+    assert [t.get_text() for t in lpips_ax.get_legend().get_texts()] == ["ddpm", "ddim"]
+    ddpm = lpips_ax.lines[0]
+    assert list(ddpm.get_xdata()) == [10, 100] and list(ddpm.get_ydata()) == [0.3, 0.2]
+    assert list(psnr_ax.lines[0].get_ydata()) == [20.0, 21.0]
