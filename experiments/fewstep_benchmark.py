@@ -28,11 +28,9 @@ from pathlib import Path
 import torch
 
 from inpaint.checkpoint import load_checkpoint
+from inpaint.evaluate import learned_filler, load_eval_set, score_filler, summarize
 from inpaint.fill import DEFAULT_SAMPLER, SamplerConfig, fill
 from inpaint.io import read_image
-from inpaint.mask_sets import load_mask_set
-from inpaint.metrics import hole_metrics
-from inpaint.patches import grid_crops, held_out_box
 from inpaint.perceptual import load_lpips
 from inpaint.report import markdown_table, save_grid
 
@@ -53,13 +51,12 @@ COLUMNS = ["texture", "model", "sampler", "steps", "seconds_per_fill", "lpips", 
 FORMATS = {"seconds_per_fill": ".2f", "lpips": ".3f", "d_lpips": "+.3f", "psnr": ".2f", "sharpness": ".2f"}
 
 
-def run_one(net, config, x, known, truth, sampler, seed, lpips_net):
-    t0 = time.perf_counter()
-    out = fill(net, config, x, known, sampler=sampler, generator=torch.Generator().manual_seed(seed))[0]
-    seconds = (time.perf_counter() - t0) / len(x)
-    m = hole_metrics(out, truth, known, net=lpips_net)
-    return out, {"seconds_per_fill": seconds, "lpips": m["lpips"].mean().item(), "psnr": m["psnr"].mean().item(),
-                 "sharpness": m["sharpness"].mean().item()}
+def run_one(ckpt, data, ids, sampler, seed, lpips_net):
+    """The first fill of every crop, and the means over crops (:mod:`inpaint.evaluate`) of the shown scores."""
+    filler = learned_filler(ckpt, sampler, 1, seed, "cpu")  # one batch: the noise of one generator
+    rows, outputs = score_filler("", "", filler, data, ids, net=lpips_net, batch=len(data.truth))
+    (summary,) = summarize(rows)
+    return outputs[0], {k: summary[k] for k in ("seconds_per_fill", "lpips", "psnr", "sharpness")}
 
 
 def time_default(net, config, x, known, seed) -> list[dict]:
@@ -105,23 +102,22 @@ def main() -> None:
         d = config.diffusion
         model = f"{Path(checkpoint).parent.name} ({d.schedule}, T={d.timesteps}, {ckpt.step} steps)"
         image, _ = read_image(texture)
-        truth = grid_crops(image, held_out_box(*image.shape[-2:]), 128, args.crops)
-        known = load_mask_set(args.masks)[0][: len(truth)]
-        x = torch.where(known, truth, 0.0)
+        data, ids, _ = load_eval_set(image, args.masks, crops=args.crops)
+        truth, known, x = data.truth, data.known, data.masked
         name = Path(texture).stem
         if args.timing_only:
             timing = time_default(net, config, x, known, args.seed)
             (out_dir / "timing.json").write_text(json.dumps({"args": vars(args), "timing": timing,
                                                              "loadavg": os.getloadavg()}, indent=2))
             return
-        ref_out, ref = run_one(net, config, x, known, truth, SamplerConfig("ddpm"), args.seed, lpips_net)
+        ref_out, ref = run_one(ckpt, data, ids, SamplerConfig("ddpm"), args.seed, lpips_net)
         rows.append({"texture": name, "model": model, "sampler": "ddpm strided (reference)", "steps": d.timesteps,
                      **ref, "d_lpips": 0.0})
         print(json.dumps(rows[-1]), flush=True)
         grid = {"masked input": x}
         for label, make in SAMPLERS.items():
             for n in steps:
-                out, m = run_one(net, config, x, known, truth, make(n), args.seed, lpips_net)
+                out, m = run_one(ckpt, data, ids, make(n), args.seed, lpips_net)
                 rows.append({"texture": name, "model": model, "sampler": label, "steps": n, **m,
                              "d_lpips": m["lpips"] - ref["lpips"]})
                 print(json.dumps(rows[-1]), flush=True)

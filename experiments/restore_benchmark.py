@@ -63,31 +63,6 @@ def peak_since(before_kib: int, reset: bool) -> float:
     return (peak - before_kib) / 1024
 
 
-def scattered_holes(size: int, seed: int):
-    """(size, size) bool, True in the hole: ellipses 16-32 px across until 5% of the area."""
-    import cv2
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    hole = np.zeros((size, size), np.uint8)
-    while (fraction := hole.mean()) < HOLE_FRACTION:
-        for _ in range(max(1, int((HOLE_FRACTION - fraction) * size * size / 400))):
-            centre = tuple(int(v) for v in rng.integers(0, size, 2))
-            axes = tuple(int(v) for v in rng.integers(8, 17, 2))
-            cv2.ellipse(hole, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
-    return hole.astype(bool)
-
-
-def one_hole(size: int):
-    import numpy as np
-
-    side = round(size * HOLE_FRACTION**0.5)
-    hole = np.zeros((size, size), bool)
-    top = (size - side) // 2
-    hole[top : top + side, top : top + side] = True
-    return hole
-
-
 def tiled_image(size: int):
     from inpaint.io import read_image
 
@@ -100,13 +75,15 @@ def worker_windowed(case: str, size: int, steps: int, threads: int) -> dict:
     import torch
 
     from inpaint.fill import SamplerConfig
+    from inpaint.masks import centre_square_mask, scattered_ellipses_mask
     from inpaint.restore import fill_windows, plan_windows, restore_config, window_batches
     from inpaint.unet import UNet
 
     torch.set_num_threads(threads)
     image = tiled_image(size)
-    hole = scattered_holes(size, seed=size) if case == "scattered" else one_hole(size)
-    known = torch.from_numpy(~hole)[None, None]
+    known = (scattered_ellipses_mask(size, seed=size, fraction=HOLE_FRACTION) if case == "scattered"
+             else centre_square_mask(size, fraction=HOLE_FRACTION))
+    hole = ~known[0, 0].numpy()
     config = restore_config(3)
     model = UNet(config.model, generator=torch.Generator().manual_seed(0)).eval()
     t0 = time.perf_counter()

@@ -23,10 +23,10 @@ from pathlib import Path
 import torch
 
 from inpaint.io import read_image
+from inpaint.masks import scattered_ellipses_mask
 from inpaint.metrics import psnr, sharpness_ratio
 from inpaint.report import markdown_table, save_grid
 from inpaint.restore import restore, restore_config
-from restore_benchmark import scattered_holes
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "experiments" / "results" / "restore_quality"
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=restore_config(3).steps)
     args = parser.parse_args()
     truth, _ = read_image(ROOT / "data" / "cork.png")
-    known = torch.from_numpy(~scattered_holes(truth.shape[-1], seed=0))[None, None]
+    known = scattered_ellipses_mask(truth.shape[-1], seed=0)
     rows, fills = [], {}
     for label, change in RECIPES.items():
         base = restore_config(truth.shape[1], steps=args.train_steps)

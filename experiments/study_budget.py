@@ -31,9 +31,11 @@ def steps_per_second(method: str, batch: int) -> float:
     return next(r["crops_per_second"] for r in rows if r["method"] == method) / batch
 
 
-# run name: method and the diffusion settings that differ from the default
-RECIPES = {"regression": ("regression", {}), "diffusion": ("diffusion", {}),
+RECIPES = {"regression": ("regression", {}),
+           "diffusion": ("diffusion", {"schedule": "linear", "timesteps": 1000}),
            "diffusion-cosine-T400": ("diffusion", {"schedule": "cosine", "timesteps": 400})}
+"""Run name -> (method, the schedule it trains with); everything else is :data:`studylib.SHIPPED_RECIPE`.
+'diffusion' is the shipped models' schedule (linear, T = 1000), not the library's default (cosine, T = 400)."""
 
 
 def runs(minutes: list[float]) -> list[S.Run]:

@@ -18,9 +18,12 @@ from os.path import relpath
 from matplotlib.figure import Figure
 
 import studylib as S
-from inpaint.compare import LEARNED, CompareConfig, merge_compare, overall, run_compare
+from inpaint.cli.progress import bars
+from inpaint.compare import CompareConfig, merge_compare, run_compare
+from inpaint.evaluate import overall
 from inpaint.fill import SamplerConfig
 from inpaint.report import draw_plane
+from inpaint.unet import LEARNED_METHODS
 
 NAME = "textures"
 TEXTURES = ("brick", "grass", "gravel", "cork", "canvas")
@@ -44,7 +47,7 @@ def main() -> None:
         if args.merge:  # every shard ran its block of each family's (texture, method) pairs
             summary = merge_compare(folder / family, argv=sys.argv)
         else:
-            summary = run_compare(textures, config, out=folder / family, argv=sys.argv, shard=args.shard)
+            summary = run_compare(textures, config, out=folder / family, argv=sys.argv, shard=args.shard, bars=bars)
         if not args.shard.whole and not args.merge:
             continue
         means = overall(summary)
@@ -69,7 +72,7 @@ def plot_planes(planes: dict[str, list[dict]], path) -> None:
     fig = Figure(figsize=(5.6 * len(planes), 4.6), dpi=120)
     axes = fig.subplots(1, len(planes), squeeze=False)
     for ax, (family, means) in zip(axes[0], planes.items()):
-        draw_plane(ax, means, learned=LEARNED, title=f"{family} holes, mean over the textures")
+        draw_plane(ax, means, learned=LEARNED_METHODS, title=f"{family} holes, mean over the textures")
     fig.tight_layout()
     fig.savefig(path)
 

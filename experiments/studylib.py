@@ -37,17 +37,17 @@ from filelock import FileLock
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
+from inpaint import report
 from inpaint.checkpoint import Checkpoint, load_checkpoint
-from inpaint.compare import learned_filler, package_versions, result_rows, run_fills, summarize
+from inpaint.compare_report import package_versions
 from inpaint.config import TrainConfig
-from inpaint.diffusion import DiffusionConfig
-from inpaint.evaluate import EvalSet, eval_set
+from inpaint.evaluate import EvalSet, learned_filler, load_eval_set, score_filler, summarize
 from inpaint.fill import SamplerConfig
 from inpaint.io import read_image
-from inpaint.mask_sets import load_mask_set
 from inpaint.perceptual import load_lpips
-from inpaint.report import markdown_table, save_figure, save_grid, write_results
+from inpaint.report import markdown_table, save_figure, save_grid, with_se, write_results
 from inpaint.shards import Shard, read_parts, write_part
+from inpaint.shipped import resolve_checkpoint
 from inpaint.train import train
 from inpaint.unet import ModelConfig
 
@@ -58,10 +58,10 @@ RUNS = ROOT / "runs" / "studies"
 TEXTURE = ROOT / "data" / "cork.png"
 MASKS = ROOT / "masks" / "thick-64"
 GRID_CROPS = 4
-HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
-           "seconds_per_fill": "s / fill", "loss": "final loss", "jump_length": "jump length",
-           "jump_n_sample": "jump n sample"}
-METRIC_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "seconds_per_fill": ".3f"}
+HEADERS = {**report.HEADERS, "loss": "final loss", "jump_length": "jump length", "jump_n_sample": "jump n sample"}
+"""The report's headers of the scores (:data:`inpaint.report.HEADERS`) and those of the studies' own columns."""
+SHOWN_WITH_SE = ("psnr", "ssim", "lpips", "sharpness")
+"""Columns whose cells read 'mean ± standard error' in the studies' tables."""
 
 
 @dataclass(frozen=True)
@@ -80,19 +80,17 @@ class Run:
         return folder / (f"{self.name}.pt" if len(self.stages) == 1 else f"{self.name}-{step}.pt")
 
 
-SHIPPED_DIFFUSION = DiffusionConfig(schedule="linear", timesteps=1000, prediction="eps", noise_levels="uniform")
-"""The diffusion recipe of data/checkpoints/, on which the studies vary one thing at a time."""
-
-
-SHIPPED_TRAINING = {"lr_warmup": 0, "lr_decay": "none", "augment": "dihedral", "precision": "fp32"}
-"""How the shipped models and every study were trained: a constant rate, all eight symmetries, float32."""
+SHIPPED_RECIPE: TrainConfig = load_checkpoint(resolve_checkpoint("cork")).config
+"""The recipe the shipped models carry (data/checkpoints/cork/diffusion.pt), on which every study varies one thing
+at a time: eps prediction, linear schedule with T = 1000, crop 64, batch 16, seed 0, a constant rate, all eight
+symmetries, float32.  Not the library's defaults, which the studies' results chose later."""
 
 
 def config(method: str = "diffusion", *, steps: int, channels: int = 3, **diffusion) -> TrainConfig:
-    """The shipped models' recipe (crop 64, batch 16, seed 0, ``SHIPPED_TRAINING``, ``SHIPPED_DIFFUSION``) with
-    ``diffusion`` fields changed."""
-    return TrainConfig(model=ModelConfig(method, channels), diffusion=replace(SHIPPED_DIFFUSION, **diffusion),
-                       steps=steps, **SHIPPED_TRAINING)
+    """``SHIPPED_RECIPE`` for ``method`` on ``channels``-channel images, trained ``steps``, with ``diffusion``
+    fields changed."""
+    return replace(SHIPPED_RECIPE, model=ModelConfig(method, channels),
+                   diffusion=replace(SHIPPED_RECIPE.diffusion, **diffusion), steps=steps)
 
 
 def log(text: str) -> None:
@@ -208,8 +206,7 @@ class Scorer:
 
     def __post_init__(self) -> None:
         image, _ = read_image(self.texture)
-        known, self.manifest = load_mask_set(self.masks)
-        self.data, self.mask_ids = eval_set(image, known, crops=self.crops)
+        self.data, self.mask_ids, self.manifest = load_eval_set(image, self.masks, crops=self.crops)
         self.net = self.net or load_lpips("cpu")
         self.fills: dict[str, torch.Tensor] = {}
 
@@ -217,8 +214,8 @@ class Scorer:
               device: str = "cpu") -> dict:
         """Mean and standard error over crops of every hole metric of ``ckpt``'s fills, and seconds per fill."""
         filler = learned_filler(ckpt, sampler, samples, self.seed, device)
-        outputs, seconds = run_fills(filler, self.data, batch=self.crops)
-        rows = result_rows(self.texture.name, label, outputs, self.data, self.mask_ids, seconds, self.net)
+        rows, outputs = score_filler(self.texture.name, label, filler, self.data, self.mask_ids, net=self.net,
+                                     batch=self.crops)
         self.fills[label] = outputs[0, :GRID_CROPS]
         summary = summarize(rows)[0]
         summary.pop("texture")
@@ -241,27 +238,14 @@ class Scorer:
                 f"sampling seed {self.seed}")
 
 
-def with_se(rows: list[dict], keys: tuple[str, ...] = ("psnr", "ssim", "lpips", "sharpness")) -> list[dict]:
-    """Rows whose metric cells read 'mean ± se', for markdown tables."""
-    out = []
-    for row in rows:
-        row = dict(row)
-        for key in keys:
-            if key in row:
-                fmt = METRIC_FORMATS.get(key, ".3f")
-                row[key] = f"{row[key]:{fmt}} ± {row[key + '_se']:{fmt}}"
-        out.append(row)
-    return out
-
-
 def write_study(name: str, rows: list[dict], columns: list[str], *, intro: str, args: dict,
                 formats: dict | None = None, extra: str = "") -> Path:
     """``results/<name>/results.md`` (intro, table, ``extra``, the command), ``results.csv`` (every field of
     every row) and ``results.json`` (rows, arguments, machine, package versions)."""
     folder = RESULTS / name
     folder.mkdir(parents=True, exist_ok=True)
-    fmts = {HEADERS.get(k, k): f for k, f in {**METRIC_FORMATS, **(formats or {})}.items()}
-    shown = [{HEADERS.get(k, k): v for k, v in row.items()} for row in with_se(rows)]
+    fmts = {HEADERS.get(k, k): f for k, f in {**report.FORMATS, **(formats or {})}.items()}
+    shown = [{HEADERS.get(k, k): v for k, v in row.items()} for row in with_se(rows, SHOWN_WITH_SE)]
     table = markdown_table(shown, [HEADERS.get(c, c) for c in columns], fmts)
     command = _command()
     if args.get("merge") and (folder / "parts").is_dir():

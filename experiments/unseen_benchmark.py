@@ -41,18 +41,17 @@ from pathlib import Path
 import torch
 
 from inpaint.checkpoint import load_checkpoint
-from inpaint.compare import (classical_filler, learned_filler, overall, package_versions, result_rows, run_fills,
-                             summarize)
+from inpaint.compare_report import package_versions
 from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
-from inpaint.evaluate import EvalSet
+from inpaint.evaluate import COLUMNS, EvalSet, classical_filler, learned_filler, overall, score_filler, summarize
 from inpaint.fill import SamplerConfig
 from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.patches import Box, grid_crops
 from inpaint.perceptual import load_lpips
 from inpaint.prior import PRIOR, init_for, load_init
-from inpaint.report import markdown_table, plot_plane, save_grid, write_results
+from inpaint.report import HEADERS, markdown_table, mean_se_cell, plot_plane, save_grid, write_results
 from inpaint.shards import Shard, unit_seed
 from inpaint.train import train
 
@@ -90,9 +89,7 @@ float32); 'default' the library's defaults when the first tables were made (the 
 precision); 'library' whatever the library's defaults are now, which since the benchmark's ablation are
 'after-uniform' with 'auto' precision (bfloat16 on a CPU that has it)."""
 
-COLUMNS = ("texture", "method", "crop", "mask", "sample", "psnr", "ssim", "lpips", "sharpness", "blur_effect",
-           "diversity", "seconds_per_fill")
-SHOWN = {"psnr": "PSNR (dB) ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)"}
+SHOWN = {k: HEADERS[k] for k in ("psnr", "lpips", "sharpness")}
 
 
 def recipe_config(recipe: str, method: str, channels: int, steps: int, seed: int = 0) -> TrainConfig:
@@ -181,8 +178,8 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
                                                    None if args.steps else args.minutes, args.device, init)
             sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
             filler = learned_filler(ckpt, sampler, 1, seed, "cpu")
-        outputs, seconds = run_fills(filler, data, batch=CROPS)
-        rows += result_rows(name, method, outputs, data, list(range(CROPS)), seconds, net)
+        method_rows, outputs = score_filler(name, method, filler, data, list(range(CROPS)), net=net, batch=CROPS)
+        rows += method_rows
         grid[method] = outputs[0]
     grid["truth"] = data.truth
     out = RESULTS / args.tag
@@ -233,7 +230,7 @@ def merge(tag: str, argv: list[str]) -> None:
     if "LPIPS ratio" in mean_row:
         text.append(f"\nDiffusion better than PatchMatch on {wins} of {len(per_texture)} textures.")
     text.append("\nMeans over textures ± standard error (crop errors combined):\n")
-    text.append(markdown_table([{"method": r["method"], **{label: f"{r[k]:.3f} ± {r[k + '_se']:.3f}"
+    text.append(markdown_table([{"method": r["method"], **{label: mean_se_cell(r, k, ".3f")
                                                            for k, label in SHOWN.items()}} for r in means],
                                ["method", *SHOWN.values()]))
     text.append("\nSteps trained per texture: " + "; ".join(

@@ -1,5 +1,5 @@
 """``python -m inpaint``: the same as the ``inpaint`` command."""
 
-from .cli_main import main
+from .cli import main
 
 main()

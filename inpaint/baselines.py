@@ -32,7 +32,7 @@ from torch import Tensor
 
 from .io import from_uint8, to_uint8
 
-__all__ = ["BASELINES", "OPENCV_RADIUS", "PATCH_SIZE", "telea", "ns", "biharmonic", "patchmatch"]
+__all__ = ["BASELINES", "CLASSICAL_METHODS", "OPENCV_RADIUS", "PATCH_SIZE", "telea", "ns", "biharmonic", "patchmatch"]
 
 OPENCV_RADIUS = 3
 """``inpaintRadius`` of ``cv2.inpaint``: the radius in pixels of the neighbourhood of
@@ -216,3 +216,5 @@ BASELINES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
     "patchmatch": patchmatch,
 }
 """The classical methods by name, each ``(x_known, known) -> filled``."""
+CLASSICAL_METHODS = tuple(BASELINES)
+"""The classical methods, by name."""

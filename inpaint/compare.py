@@ -1,12 +1,9 @@
-"""The evaluation protocol: every method fills the same held-out holes, side by side.
+"""A comparison run: the scoring protocol of :mod:`inpaint.evaluate` over textures and methods, and its report.
 
-For each texture, the held-out strip (:func:`inpaint.patches.held_out_box`) is
-cut into crops the size of a fixed mask set (:func:`inpaint.mask_sets.load_mask_set`);
-crop ``i`` gets mask ``i`` (masks cycle when there are more crops than masks).
-Every method receives the same masked crops and returns the known pixels
-unchanged. Metrics are computed on the hole (:func:`inpaint.metrics.hole_metrics`);
-stochastic methods draw ``samples`` fills per crop, whose metrics are averaged
-per crop and whose spread is the diversity (:func:`inpaint.metrics.diversity`).
+For each texture, the evaluation set, the fillers, the rows and the
+summaries are :mod:`inpaint.evaluate`'s; this module finds or trains the
+learned models, runs every (texture, method) and writes the report
+(:mod:`inpaint.compare_report`).
 
 Learned methods come from given checkpoints or are trained once and cached
 under a key that hashes the texture's pixels and the training config, so a
@@ -27,54 +24,42 @@ import hashlib
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 import torch
 from filelock import FileLock, Timeout
 from torch import Tensor
-from tqdm.auto import tqdm
 
-from .baselines import BASELINES, _patchmatch_module, patchmatch
+from .baselines import _patchmatch_module
 from .checkpoint import Checkpoint, load_checkpoint
 from .compare_parts import FIRST, LAST, from_parts, to_part
-from .compare_report import COLUMNS, GRID_ROWS, package_versions, write_report
+from .compare_report import GRID_ROWS, package_versions, write_report
 from .config import TrainConfig
-from .evaluate import EvalSet, eval_set
-from .fill import SamplerConfig, fill
+from .evaluate import (METHODS, Bars, classical_filler, crop_seeds, eval_set, learned_filler, no_bars, score_filler,
+                       summarize)
+from .fill import SamplerConfig
 from .io import read_image
 from .mask_sets import load_mask_set
 from .perceptual import load_lpips
-from .scores import overall, result_rows, summarize
 from .shards import Shard, read_parts, unit_seed, write_part
 from .shipped import resolve_texture
 from .train import texture_meta, train
-from .unet import METHODS as LEARNED
+from .unet import LEARNED_METHODS
 
 __all__ = [
-    "LEARNED", "CLASSICAL", "METHODS", "STOCHASTIC", "COLUMNS", "MIN_CROP", "CompareConfig", "parse_methods",
-    "cache_folder", "cache_key", "train_config", "find_checkpoint", "learned_checkpoint",
-    "crop_seeds", "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize", "overall",
-    "package_versions", "compare_texture", "run_compare", "merge_compare", "PARTS",
+    "MIN_CROP", "CompareConfig", "parse_methods", "DEFAULT_CACHE", "cache_folder", "cache_key", "train_config",
+    "find_checkpoint", "learned_checkpoint", "compare_texture", "run_compare", "merge_compare", "PARTS",
 ]
 
-CLASSICAL = tuple(BASELINES)
-METHODS = LEARNED + CLASSICAL
-STOCHASTIC = ("diffusion", "repaint")
 MIN_CROP = 32
 """Smallest crop LPIPS accepts: its AlexNet pools the image 5 times."""
-CACHE_ENV = "INPAINT_CACHE"
+DEFAULT_CACHE = "~/.cache/inpaint/checkpoints"
+"""The checkpoint cache when a config names none (the command line also reads ``$INPAINT_CACHE``)."""
 
 PARTS = "parts"
 """Subfolder of ``out`` where the shards of a run leave their parts."""
-
-Filler = Callable[..., Tensor]
-"""(x_known (B, C, H, W), known (B, 1, H, W), seeds=None) -> fills (S, B, C, H, W); ``seeds``, one per image,
-seed the noise of each image's fills on its own."""
-
 
 @dataclass(frozen=True)
 class CompareConfig:
@@ -104,17 +89,16 @@ class CompareConfig:
         Template of the training runs: method, image channels and ``held_out``
         are set per run; ``steps`` is the training length.
     cache : str or None
-        Checkpoint cache folder; default ``$INPAINT_CACHE`` or ``~/.cache/inpaint/checkpoints``.
+        Checkpoint cache folder; default ``DEFAULT_CACHE``.
     diffusion : SamplerConfig
         Sampling of the conditional model. Default: ancestral DDPM over all
         T steps of the model (1000 for the shipped ones), the sampler of the
         reference (Cherel et al. 2024); pass ``steps`` for a strided, faster run.
     repaint : SamplerConfig
-        Sampling of the unconditional model. Default: 100 strided steps with
-        jump_length 10 and jump_n_sample 3, i.e. 280 network evaluations
-        (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000 at T = 1000, so
-        that it runs on a CPU in minutes. The paper's 250 steps with 10 x 10
-        resampling need 2410 evaluations.
+        Sampling of the unconditional model. Default: the quick walk
+        (:data:`inpaint.fill.QUICK_REPAINT_SAMPLER`, 280 network evaluations),
+        so that it runs on a CPU in minutes; the paper's setting
+        (:data:`inpaint.fill.REPAINT_SAMPLER`) needs 2410.
     batch : int
         Crops per call of a learned model; each crop's noise is its own, so
         the batch changes only the speed (and floating-point rounding).
@@ -132,7 +116,7 @@ class CompareConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     cache: str | None = None
     diffusion: SamplerConfig = SamplerConfig(sampler="ddpm")
-    repaint: SamplerConfig = SamplerConfig(sampler="repaint", steps=100, jump_length=10, jump_n_sample=3)
+    repaint: SamplerConfig = SamplerConfig.default_for("repaint", quick=True)
     batch: int = 16
     device: str = "cpu"
 
@@ -148,11 +132,6 @@ class CompareConfig:
             raise ValueError("the diffusion method samples with ddpm or ddim; repaint has its own settings")
 
 
-def _bar_disabled() -> bool | None:
-    """True when TQDM_DISABLE is set; else None, so that tqdm hides its bars when stderr is not a terminal."""
-    return True if os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false") else None
-
-
 def parse_methods(value: str | tuple | list, *, allowed: tuple[str, ...] = METHODS) -> list[str]:
     """``"telea,ns"`` or a sequence of names -> checked list; ``"all"`` = every name in ``allowed``."""
     names = list(allowed) if value == "all" else value.split(",") if isinstance(value, str) else list(value)
@@ -164,9 +143,8 @@ def parse_methods(value: str | tuple | list, *, allowed: tuple[str, ...] = METHO
 
 
 def cache_folder(cache: str | os.PathLike | None = None) -> Path:
-    """``cache``, else ``$INPAINT_CACHE``, else ``~/.cache/inpaint/checkpoints``."""
-    default = Path.home() / ".cache" / "inpaint" / "checkpoints"
-    return Path(cache or os.environ.get(CACHE_ENV) or default).expanduser()
+    """``cache``, else ``DEFAULT_CACHE``, with ``~`` expanded."""
+    return Path(cache or DEFAULT_CACHE).expanduser()
 
 
 def cache_key(texture_sha256: str, config: TrainConfig) -> str:
@@ -201,7 +179,8 @@ def _check_checkpoint(ckpt: Checkpoint, path: Path, method: str, meta: dict, hel
                          f"{held_out:g} would score crops it trained on")
 
 
-def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo) -> tuple[Checkpoint, str]:
+def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo,
+                  bars: Bars = no_bars) -> tuple[Checkpoint, str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # One process trains; the others wait here, then find its checkpoint (written atomically) in the cache.
     lock = FileLock(f"{path}.lock")
@@ -211,12 +190,13 @@ def _train_cached(image: Tensor, config: TrainConfig, path: Path, name: str, dev
         echo(f"{config.method}: another process is training {path}; waiting for it")
         lock.acquire()
     try:
-        return _train_locked(image, config, path, name, device, echo)
+        return _train_locked(image, config, path, name, device, echo, bars)
     finally:
         lock.release()
 
 
-def _train_locked(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo) -> tuple[Checkpoint, str]:
+def _train_locked(image: Tensor, config: TrainConfig, path: Path, name: str, device, echo,
+                  bars: Bars) -> tuple[Checkpoint, str]:
     start = load_checkpoint(path) if path.is_file() else None
     if start is not None and start.step >= config.steps:
         echo(f"{config.method}: cached checkpoint {path}")
@@ -224,21 +204,16 @@ def _train_locked(image: Tensor, config: TrainConfig, path: Path, name: str, dev
     done = start.step if start else 0
     echo(f"{config.method}: {'resuming' if done else 'no cached checkpoint,'} training to step {config.steps} "
          "(--checkpoints DIR uses trained ones)")
-    with tqdm(total=config.steps, initial=done, unit="step", desc=f"train {config.method}", dynamic_ncols=True,
-              disable=_bar_disabled()) as bar:
-
-        def on_step(step: int, loss: float) -> None:
-            bar.update(1)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss:.4f}")
-
+    with bars(f"train {config.method}") as progress:
+        on_step = None if progress is None else lambda step, loss: progress(step, config.steps, loss)
         ckpt = train(image, config, start=start, out=path, device=device, name=name, on_step=on_step)
     echo(f"{config.method}: trained {config.steps} steps, cached in {path}")
     return ckpt, "trained"
 
 
 def learned_checkpoint(
-    method: str, image: Tensor, meta: dict, config: CompareConfig, echo: Callable[[str], None] = print
+    method: str, image: Tensor, meta: dict, config: CompareConfig, echo: Callable[[str], None] = print,
+    bars: Bars | None = None,
 ) -> tuple[Checkpoint, dict]:
     """The checkpoint of ``method`` for this texture (given, cached or trained now) and where it came from."""
     path = find_checkpoint(config.checkpoints, meta["name"], method) if config.checkpoints is not None else None
@@ -249,65 +224,13 @@ def learned_checkpoint(
             echo(f"no {method} checkpoint for {meta['name']} in {config.checkpoints}: training one")
         tc = train_config(config.train, method, image.shape[1], config.held_out)
         path = cache_folder(config.cache) / cache_key(meta["sha256"], tc) / f"{method}.pt"
-        ckpt, source = _train_cached(image, tc, path, meta["name"], config.device, echo)
+        ckpt, source = _train_cached(image, tc, path, meta["name"], config.device, echo, bars or no_bars)
     _check_checkpoint(ckpt, path, method, meta, config.held_out)
     return ckpt, {"path": str(path), "step": ckpt.step, "source": source}
 
 
-def crop_seeds(seed: int, texture: str, method: str, count: int) -> list[int]:
-    """The seed of each crop's fills: :func:`inpaint.shards.unit_seed` of (seed, texture, method, crop index)."""
-    return [unit_seed(seed, texture, method, i) for i in range(count)]
-
-
-def learned_filler(ckpt: Checkpoint, sampler: SamplerConfig, samples: int, seed: int, device: str) -> Filler:
-    """Fills of a trained model, ``samples`` per image (1 for regression).
-
-    Called with ``seeds``, each image's noise comes from a generator of its
-    own seed, whatever the batch; without, every call draws from one
-    generator seeded with ``seed``, so the numbers depend on the batches.
-    """
-    net = ckpt.network(device=device)
-    method = ckpt.config.method
-    count = samples if method in STOCHASTIC else 1
-    generator = torch.Generator(device).manual_seed(seed)
-
-    def filler(x: Tensor, known: Tensor, seeds: list[int] | None = None) -> Tensor:
-        noise = generator if seeds is None else [torch.Generator(device).manual_seed(s) for s in seeds]
-        disable = True if method == "regression" else _bar_disabled()
-        with tqdm(desc=f"fill {method}", unit="step", dynamic_ncols=True, disable=disable) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
-            with torch.inference_mode():
-                out = fill(net, ckpt.config, x.to(device), known.to(device), sampler=sampler, samples=count,
-                           generator=noise, progress=progress)
-        return out.cpu()
-
-    return filler
-
-
-def classical_filler(method: str, seed: int) -> Filler:
-    """A baseline of ``BASELINES`` as a one-sample filler."""
-    base = partial(patchmatch, seed=seed) if method == "patchmatch" else BASELINES[method]
-    return lambda x, known, seeds=None: base(x, known)[None]  # PatchMatch: ``seed`` before every image
-
-
-def run_fills(filler: Filler, data: EvalSet, batch: int, seeds: list[int] | None = None) -> tuple[Tensor, float]:
-    """All fills ``(S, N, C, H, W)`` of ``data`` and the wall time per fill in seconds; ``seeds``: one per crop."""
-    t0 = time.perf_counter()
-    batches = [(data.masked[i : i + batch], data.known[i : i + batch]) for i in range(0, len(data.truth), batch)]
-    if seeds is None:
-        outs = [filler(x, known) for x, known in batches]
-    else:
-        outs = [filler(x, known, seeds[i * batch : (i + 1) * batch]) for i, (x, known) in enumerate(batches)]
-    outputs = torch.cat(outs, dim=1)
-    return outputs, (time.perf_counter() - t0) / (outputs.shape[0] * outputs.shape[1])
-
-
 def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, echo=print,
-                    methods: list[str] | None = None) -> dict:
+                    methods: list[str] | None = None, bars: Bars | None = None) -> dict:
     """The methods of ``config`` (or ``methods``, some of them) on the held-out crops of one texture.
 
     Crop ``i``'s fills by a stochastic method draw their noise from
@@ -317,7 +240,7 @@ def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, 
 
     Returns
     -------
-    dict with ``rows`` (:func:`result_rows` of every method), ``grid`` (name ->
+    dict with ``rows`` (:func:`inpaint.evaluate.result_rows` of every method), ``grid`` (name ->
     the first ``GRID_ROWS`` crops: masked input, each method's first sample,
     truth), ``known`` (their masks), ``meta`` (the texture's identity) and
     ``checkpoints`` (method -> where its checkpoint came from).
@@ -331,15 +254,15 @@ def compare_texture(texture: str, masks: Tensor, config: CompareConfig, *, net, 
     echo(f"{name}: {len(data.truth)} held-out {masks.shape[-1]}x{masks.shape[-1]} crops, holes from {config.masks}")
     rows, used, grid = [], {}, {FIRST: data.masked[:GRID_ROWS]}
     for method in config.methods if methods is None else methods:
-        if method in LEARNED:
-            ckpt, used[method] = learned_checkpoint(method, image, meta, config, echo)
+        if method in LEARNED_METHODS:
+            ckpt, used[method] = learned_checkpoint(method, image, meta, config, echo, bars)
             sampler = config.repaint if method == "repaint" else config.diffusion
-            filler = learned_filler(ckpt, sampler, config.samples, config.seed, config.device)
+            filler = learned_filler(ckpt, sampler, config.samples, config.seed, config.device, bars=bars)
         else:
             filler = classical_filler(method, unit_seed(config.seed, name, method))
         seeds = crop_seeds(config.seed, name, method, len(data.truth))
-        outputs, seconds = run_fills(filler, data, config.batch, seeds)
-        rows += result_rows(name, method, outputs, data, ids, seconds, net)
+        method_rows, outputs = score_filler(name, method, filler, data, ids, net=net, batch=config.batch, seeds=seeds)
+        rows += method_rows
         grid[method] = outputs[0, :GRID_ROWS]
     grid[LAST] = data.truth[:GRID_ROWS]
     return {"rows": rows, "grid": grid, "known": data.known[:GRID_ROWS], "meta": meta, "checkpoints": used}
@@ -352,15 +275,18 @@ def _hashed(config: CompareConfig, textures: list[str]) -> dict:
 
 
 def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.PathLike, argv: list[str] | None = None,
-                echo: Callable[[str], None] = print, shard: Shard | None = None) -> list[dict]:
+                echo: Callable[[str], None] = print, shard: Shard | None = None,
+                bars: Bars | None = None) -> list[dict]:
     """Run the protocol on ``textures`` and write the report into ``out``.
 
     A texture is a file, or the name of a shipped one (``cork``).
 
-    Writes ``results.csv`` (``COLUMNS``), ``summary.md``, ``grid.png`` (masked
+    Writes ``results.csv`` (:data:`inpaint.evaluate.COLUMNS`), ``summary.md``, ``grid.png`` (masked
     input, each method's first sample, truth; up to ``GRID_ROWS`` crops in
-    all), ``plane.png`` and ``run.json`` (command line, config, package
-    versions, mask set, checkpoints). With a ``shard`` i/n of n > 1, runs only
+    all), ``plane.png`` and ``run.json`` (``argv``, the command line that
+    asked for the run, config, package versions, mask set, checkpoints).
+    ``bars(desc)`` gives a progress callback per training and fill
+    (:mod:`inpaint.evaluate.fillers`); the library draws none itself. With a ``shard`` i/n of n > 1, runs only
     its block of the (texture, method) units and writes instead the part
     ``out/parts/shard-i-of-n.json`` (and ``.pt``), which :func:`merge_compare`
     turns into that report once every shard has run.
@@ -368,7 +294,7 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     Returns
     -------
     list of dict
-        The summary rows per texture x method (:func:`summarize`) of the units run.
+        The summary rows per texture x method (:func:`inpaint.evaluate.summarize`) of the units run.
     """
     if not textures:
         raise ValueError("no texture given")
@@ -386,9 +312,9 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     net = load_lpips("cpu")
-    results = [compare_texture(t, masks, config, net=net, echo=echo, methods=[m for u, m in units if u == t])
+    results = [compare_texture(t, masks, config, net=net, echo=echo, methods=[m for u, m in units if u == t], bars=bars)
                for t in dict.fromkeys(t for t, _ in units)]
-    run = {"command": list(sys.argv if argv is None else argv), "config": asdict(config),
+    run = {"command": None if argv is None else list(argv), "config": asdict(config),
            "masks": {"path": str(config.masks), **{k: v for k, v in manifest.items() if k != "masks"}},
            "versions": package_versions(), "python": sys.version.split()[0]}
     if shard.whole:
@@ -417,7 +343,7 @@ def merge_compare(out: str | os.PathLike, argv: list[str] | None = None) -> list
     parts = read_parts(out / PARTS)
     run = dict(parts[0]["run"])
     results = from_parts(parts, run["config"]["methods"])
-    run["command"] = list(sys.argv if argv is None else argv)
+    run["command"] = None if argv is None else list(argv)
     run["shards"] = [{"shard": str(p["shard"]), **{k: p["run"][k] for k in ("command", "versions", "python")}}
                      for p in parts]
     return write_report(results, run, out)

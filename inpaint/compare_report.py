@@ -1,6 +1,6 @@
 """The report of a comparison, the same from one run or from merged shards.
 
-:func:`write_report` writes ``results.csv`` (``COLUMNS``), ``summary.md``,
+:func:`write_report` writes ``results.csv`` (:data:`inpaint.evaluate.COLUMNS`), ``summary.md``,
 ``grid.png`` (masked input, each method's first sample, truth; up to
 ``GRID_ROWS`` crops in all), ``plane.png`` and ``run.json`` from the
 per-texture results of :func:`inpaint.compare.compare_texture`, whether they
@@ -17,15 +17,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .evaluate import METRICS
+from .evaluate import COLUMNS, overall, summarize
 from .report import plot_plane, save_grid, summary_markdown, write_results
-from .scores import overall, summarize
-from .unet import METHODS as LEARNED
+from .unet import LEARNED_METHODS
 
-__all__ = ["COLUMNS", "GRID_ROWS", "write_report", "package_versions"]
+__all__ = ["GRID_ROWS", "write_report", "package_versions"]
 
-COLUMNS = ("texture", "method", "crop", "mask", "sample", *METRICS, "diversity", "seconds_per_fill")
-"""Columns of ``results.csv``: one row per texture x method x crop x sample."""
 GRID_ROWS = 6
 """Crops shown in ``grid.png``, shared among the textures."""
 VERSIONED = ("torch", "kornia", "scikit-image", "opencv", "lpips", "numpy", "PyPatchMatch", "inpaint")
@@ -63,7 +60,7 @@ def write_report(results: list[dict], run: dict, out: Path) -> list[dict]:
     columns = _grid_columns([{k: v[:rows_each] for k, v in r["grid"].items()} for r in results])
     known = torch.cat([r["known"][:rows_each] for r in results])
     save_grid(columns, known, out / "grid.png", title=f"{names}: held-out crops, {holes} holes")
-    plot_plane(means, out / "plane.png", learned=LEARNED, title=f"{names}, {holes} holes (mean ± standard error)")
+    plot_plane(means, out / "plane.png", learned=LEARNED_METHODS, title=f"{names}, {holes} holes (mean ± standard error)")
     run = {**run, "textures": [r["meta"] for r in results],
            "checkpoints": {r["meta"]["name"]: r["checkpoints"] for r in results}}
     (out / "run.json").write_text(json.dumps({k: run[k] for k in RUN_KEYS if k in run}, indent=2, default=str) + "\n")

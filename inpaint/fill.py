@@ -26,12 +26,14 @@ class SamplerConfig:
     Parameters
     ----------
     sampler : {'ddpm', 'ddim', 'dpmpp-2m', 'dpmpp-2m-sde', 'pc', 'repaint'} or None
-        None is :data:`DEFAULT_SAMPLER` for the conditional model (with
-        ``steps`` when given; its grid, variance, sigma_max and rho are the
-        default's) and 'repaint' for the unconditional one.
+        None is :meth:`default_for` the model's method: :data:`DEFAULT_SAMPLER`
+        for the conditional model (with ``steps`` when given; its grid,
+        variance, sigma_max and rho are the default's) and
+        :data:`REPAINT_SAMPLER` for the unconditional one.
     steps : int or None
         Number of denoising steps; None = every timestep of the grid (all T
         for the strided grid from T-1), or the default's for ``sampler=None``.
+        More steps than the grid has take them all.
     eta : float
         DDIM stochasticity: 0 is deterministic; a small eta (0.1 to 0.3) adds a
         little fresh noise at each step, which washes out part of the starting
@@ -86,12 +88,27 @@ class SamplerConfig:
     def resolve(self, method: str) -> str:
         return self.resolved(method).sampler
 
+    @staticmethod
+    def default_for(method: str, *, quick: bool = False) -> "SamplerConfig":
+        """The sampler of a ``method`` model when none is named: the one source of the sampling defaults.
+
+        ``DEFAULT_SAMPLER`` for the conditional models; ``REPAINT_SAMPLER`` (the
+        paper's 250 steps of 10 x 10 resampling, or all T when T is smaller) for
+        the unconditional one, or with ``quick`` ``QUICK_REPAINT_SAMPLER``, the
+        shortened walk that compare and the training previews use on a CPU.
+        """
+        if method == "repaint":
+            return QUICK_REPAINT_SAMPLER if quick else REPAINT_SAMPLER
+        return DEFAULT_SAMPLER
+
     def resolved(self, method: str) -> "SamplerConfig":
-        """This config with ``sampler=None`` replaced by the default for a ``method`` model."""
+        """This config with ``sampler=None`` replaced by :meth:`default_for` ``method``: its ``steps`` when
+        none are given, this config's ``paste`` (and, for RePaint, its jumps)."""
         if self.sampler is None:
             if method == "repaint":
-                return replace(self, sampler="repaint")
-            return replace(DEFAULT_SAMPLER, steps=self.steps or DEFAULT_SAMPLER.steps, paste=self.paste)
+                return replace(self, sampler="repaint", steps=self.steps or REPAINT_SAMPLER.steps)
+            default = self.default_for(method)
+            return replace(default, steps=self.steps or default.steps, paste=self.paste)
         if self.sampler == "repaint" and method != "repaint":
             raise ValueError("the repaint sampler needs a model trained with --method repaint")
         return self
@@ -110,6 +127,12 @@ class SamplerConfig:
 
 DEFAULT_SAMPLER = SamplerConfig("ddpm", steps=25, grid="karras", sigma_max=10.0, variance="analytic")
 """The sampler of ``fill`` for conditional models (``sampler=None``); see experiments/README.md."""
+REPAINT_SAMPLER = SamplerConfig("repaint", steps=250, jump_length=10, jump_n_sample=10)
+"""The sampler of ``fill`` for the unconditional model (``sampler=None``): RePaint's paper setting, 250 steps
+(all T when T is smaller) with 10 x 10 resampling, 2410 network calls."""
+QUICK_REPAINT_SAMPLER = SamplerConfig("repaint", steps=100, jump_length=10, jump_n_sample=3)
+"""RePaint on a CPU in minutes: 100 strided steps with jump_length 10 and jump_n_sample 3, 280 network calls
+(:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000 at T = 1000; compare's and the previews'."""
 
 
 def pad_to_multiple(x: Tensor, known: Tensor, multiple: int) -> tuple[Tensor, Tensor, tuple[int, int]]:

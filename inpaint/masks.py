@@ -48,7 +48,7 @@ from torch import Tensor
 __all__ = [
     "MASKS_VERSION", "FAMILIES", "MaskFamily", "LAMA_PRESETS", "DEFAULT_TRAINING_FAMILIES", "HALF_SIDES",
     "box_mask", "freeform_mask", "lama_mask", "sr2x_mask", "lines_mask", "half_mask", "expand_mask",
-    "training_masks", "parse_families", "hole_fraction",
+    "training_masks", "parse_families", "hole_fraction", "scattered_ellipses_mask", "centre_square_mask",
 ]
 
 MASKS_VERSION = 1
@@ -642,3 +642,39 @@ def training_masks(n: int, height: int, width: int, *, generator: torch.Generato
     picks = [FAMILIES[names[min(bisect.bisect_right(edges, draws.uniform(0, edges[-1])), len(names) - 1)]]
              for _ in range(n)]
     return _known(np.stack([f.draw(draws, height, width, **f.params) for f in picks]))
+
+
+# --- the holes of the restore benchmarks (experiments/restore_*.py) -------------------------------------------
+
+
+def scattered_ellipses_mask(size: int, *, seed: int, fraction: float = 0.05) -> Tensor:
+    """``known`` (1, 1, size, size): filled ellipses 16 to 32 px across, scattered until ``fraction`` of the area
+    is hole (scratches and spots on a large image).
+
+    Drawn from NumPy's ``default_rng(seed)``, not a torch generator: the restore
+    benchmarks' published images were made that way.
+    """
+    _check_fraction(fraction)
+    rng = np.random.default_rng(seed)
+    hole = np.zeros((size, size), np.uint8)
+    while (have := hole.mean()) < fraction:
+        for _ in range(max(1, int((fraction - have) * size * size / 400))):
+            centre = tuple(int(v) for v in rng.integers(0, size, 2))
+            axes = tuple(int(v) for v in rng.integers(8, 17, 2))
+            cv2.ellipse(hole, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+    return _known(hole)
+
+
+def centre_square_mask(size: int, *, fraction: float = 0.05) -> Tensor:
+    """``known`` (1, 1, size, size): one square hole of ``fraction`` of the area in the centre."""
+    _check_fraction(fraction)
+    side = round(size * fraction**0.5)
+    hole = np.zeros((size, size), np.uint8)
+    top = (size - side) // 2
+    hole[top : top + side, top : top + side] = 1
+    return _known(hole)
+
+
+def _check_fraction(fraction: float) -> None:
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction!r}")

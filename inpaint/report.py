@@ -2,7 +2,7 @@
 
 Figures are built as :class:`matplotlib.figure.Figure` objects (``*_figure``
 functions, which tests inspect) and saved by the ``plot_*``/``save_*``
-functions.  Nothing here touches pyplot or matplotlib's global backend, so
+functions.  Nothing here touches matplotlib's global state (backend, current figure), so
 importing :mod:`inpaint` leaves a notebook's inline plots alone.
 """
 
@@ -123,26 +123,37 @@ def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str]
     return "\n".join(out)
 
 
-_FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
-            "diversity": ".3f", "seconds_per_fill": ".3f"}
-_HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
-            "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
+FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
+           "diversity": ".3f", "seconds_per_fill": ".3f"}
+"""Number format of each score in tables (:data:`inpaint.evaluate.COLUMNS`)."""
+HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
+           "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
+"""Column header of each score in tables and on axes."""
 
 
-def _cell(row: dict, key: str) -> str:
-    mean, se, fmt = row[key], row[key + "_se"], _FORMATS[key]
+def mean_se_cell(row: dict, key: str, fmt: str | None = None) -> str:
+    """``row[key]`` as 'mean ± standard error' (``row[key + '_se']``), in ``FORMATS[key]`` or ``fmt``.
+
+    A NaN mean reads '–'; a NaN error (one crop), or a time, reads as the mean alone.
+    """
+    mean, se, fmt = row[key], row[key + "_se"], fmt or FORMATS.get(key, ".3f")
     if math.isnan(mean):
         return "–"
     return format(mean, fmt) if math.isnan(se) or key == "seconds_per_fill" else f"{mean:{fmt}} ± {se:{fmt}}"
 
 
+def with_se(rows: list[dict], keys: Sequence[str]) -> list[dict]:
+    """Rows whose ``keys`` cells read 'mean ± se' (:func:`mean_se_cell`), for Markdown tables."""
+    return [{**row, **{k: mean_se_cell(row, k) for k in keys if k in row}} for row in rows]
+
+
 def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> str:
     """The summary as Markdown tables (mean ± standard error over crops), plus the means over textures."""
-    cols = ["texture", "method", "crops", *_HEADERS.values()]
+    cols = ["texture", "method", "crops", *HEADERS.values()]
 
     def table(rows):
         cells = [{"texture": r["texture"], "method": r["method"], "crops": str(r["crops"]),
-                  **{_HEADERS[k]: _cell(r, k) for k in _HEADERS}} for r in rows]
+                  **{HEADERS[k]: mean_se_cell(r, k) for k in HEADERS}} for r in rows]
         return markdown_table(cells, cols)
 
     text = table(summary)

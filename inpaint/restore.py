@@ -36,11 +36,11 @@ from torch import Tensor, nn
 from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .diffusion import DiffusionConfig
-from .fill import SamplerConfig, fill
+from .fill import REPAINT_SAMPLER, SamplerConfig, fill
 from .patches import Box, valid_offsets
 from .sampling import Progress, repaint_schedule
 from .train import StepCallback, train
-from .unet import METHODS, ModelConfig
+from .unet import LEARNED_METHODS, ModelConfig
 
 __all__ = [
     "BATCH_PIXELS", "DEFAULT_SAMPLE_STEPS", "DEFAULT_TRAIN_STEPS", "MARGIN", "MAX_SIDE", "Window", "check_restore",
@@ -57,8 +57,9 @@ T = 400 the holes are about as sharp as the original (Laplacian energy 1.21x,
 PSNR 25.8 dB); the reference's linear schedule at T = 1000 leaves them
 speckled (2.96x, 24.8 dB) after the same 2000 steps.
 """
-DEFAULT_SAMPLE_STEPS = 250
-"""Steps of the default sampler (:data:`inpaint.fill.DEFAULT_SAMPLER`); the restore quality
+DEFAULT_SAMPLE_STEPS = REPAINT_SAMPLER.steps
+"""Steps of the fill, whatever the method: RePaint's default count (:data:`inpaint.fill.REPAINT_SAMPLER`), also
+given to the default sampler of the conditional models (:data:`inpaint.fill.DEFAULT_SAMPLER`); the restore quality
 study used DDPM strided over the model's T with as many steps."""
 MARGIN = 32
 """Pixels of context kept around each hole's bounding box."""
@@ -73,11 +74,11 @@ def restore_config(
     *,
     method: str = "diffusion",
     steps: int = DEFAULT_TRAIN_STEPS,
-    crop: int = 64,
-    batch: int = 16,
-    seed: int = 0,
+    crop: int = TrainConfig.crop,
+    batch: int = TrainConfig.batch,
+    seed: int = TrainConfig.seed,
     prediction: str = DiffusionConfig.prediction,
-    width: int = 32,
+    width: int = ModelConfig.width,
     timesteps: int = DiffusionConfig.timesteps,
 ) -> TrainConfig:
     """The training config of :func:`restore`: the default diffusion recipe (eps, cosine, T = 400).
@@ -90,8 +91,8 @@ def restore_config(
     width : int
         Channels of the U-Net levels (32 as in the reference; small values for tests).
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if method not in LEARNED_METHODS:
+        raise ValueError(f"method must be one of {', '.join(LEARNED_METHODS)}; got {method!r}")
     return TrainConfig(
         model=ModelConfig(method=method, image_channels=channels, width=width),
         diffusion=DiffusionConfig(prediction=prediction, timesteps=timesteps),

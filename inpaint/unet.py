@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-METHODS = ("regression", "diffusion", "repaint")
+LEARNED_METHODS = ("regression", "diffusion", "repaint")
+"""The methods that train a U-Net (``ModelConfig.method``); :data:`inpaint.evaluate.METHODS` adds the classical fills."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ class ModelConfig:
     time_dim: int = 16
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.method not in LEARNED_METHODS:
+            raise ValueError(f"method must be one of {LEARNED_METHODS}, got {self.method!r}")
         for name in ("image_channels", "width", "depth"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

@@ -183,7 +183,7 @@ def test_threads_option_sets_torch_threads(model, mask, tmp_path):
 
 
 def test_progress_bars_follow_tqdm_disable_and_quiet(monkeypatch):
-    from inpaint.cli_common import progress_disabled
+    from inpaint.cli.progress import progress_disabled
 
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     assert progress_disabled() is None  # tqdm decides: off when stderr is not a terminal
@@ -193,7 +193,7 @@ def test_progress_bars_follow_tqdm_disable_and_quiet(monkeypatch):
 
 
 def test_fill_offers_every_sampler_of_the_library():
-    from inpaint.cli_fill import SAMPLER_NAMES
+    from inpaint.cli.fill import SAMPLER_NAMES
     from inpaint.sampling import SAMPLERS
 
     assert SAMPLER_NAMES == SAMPLERS

@@ -1,24 +1,28 @@
-"""The entry point's command table matches the commands, and ``inpaint --help`` needs no torch."""
+"""The entry point's command table is the one registration of the commands, and ``inpaint --help`` needs no torch."""
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
+import click
 from click.testing import CliRunner
 
-from inpaint.cli import cli as full_cli
-from inpaint.cli_main import COMMANDS, cli, load_command
+import inpaint
+from inpaint.cli import COMMANDS, cli, load_command
 
 
 def test_table_lists_every_command_with_its_own_short_help():
-    assert sorted(COMMANDS) == sorted(full_cli.commands)
+    assert sorted(COMMANDS) == cli.list_commands(None)
     for name, (_, short) in COMMANDS.items():
         command = load_command(name)
-        assert command is full_cli.commands[name], name
+        assert isinstance(command, click.Command) and command.name == name, name
+        assert cli.get_command(None, name) is command, name
         assert short == " ".join(command.help.split("\n\n")[0].split()), name
 
 
 def test_help_lists_commands_without_importing_torch():
-    code = ("import sys; from click.testing import CliRunner; from inpaint.cli_main import cli; "
+    code = ("import sys; from click.testing import CliRunner; from inpaint.cli import cli; "
             "r = CliRunner().invoke(cli, ['--help']); print(r.output); print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "train-texture" in out and "restore" in out
@@ -32,9 +36,28 @@ def test_a_command_runs_through_the_lazy_group(tmp_path):
     assert CliRunner().invoke(cli, ["nope"]).exit_code != 0
 
 
-def test_package_functions_win_over_submodules_of_the_same_name():
-    code = ("import inpaint, inpaint.restore, inpaint.train, inpaint.fill, sys; "
+def test_submodules_are_modules_and_the_package_shadows_none():
+    code = ("import inpaint, inpaint.restore, inpaint.train, inpaint.fill, sys, types; "
             "from inpaint.fill import fill; from inpaint.train import train; "
-            "assert inpaint.fill is fill and inpaint.train is train, (inpaint.fill, inpaint.train); "
-            "assert sys.modules['inpaint.fill'].SamplerConfig is inpaint.SamplerConfig")
+            "assert inpaint.fill is sys.modules['inpaint.fill'] and inpaint.train is sys.modules['inpaint.train']; "
+            "assert inpaint.fill.fill is fill and inpaint.train.train is train; "
+            "assert sys.modules['inpaint.fill'].SamplerConfig is inpaint.SamplerConfig; "
+            "clash = [n for n in inpaint.__all__ if isinstance(getattr(inpaint, n), types.ModuleType) is False "
+            "and n in inpaint._MODULES]; assert not clash, clash")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_the_library_leaves_global_state_alone():
+    code = ("import os, sys; import matplotlib; backend = matplotlib.get_backend(); "
+            "import inpaint.report, inpaint.compare, inpaint.evaluate; "
+            "assert matplotlib.get_backend() == backend, (backend, matplotlib.get_backend())")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "MPLBACKEND": "pdf"})
+
+
+def test_only_the_application_draws_bars_or_reads_the_command_line():
+    library = [p for p in Path(inpaint.__file__).parent.rglob("*.py") if "cli" not in p.relative_to(
+        Path(inpaint.__file__).parent).parts]
+    for path in library:
+        text = path.read_text()
+        for word in ("tqdm", "sys.argv", "os.environ", "matplotlib.use", "pyplot"):
+            assert word not in text, f"{path.name} uses {word}"

@@ -10,12 +10,11 @@ import torch
 from click.testing import CliRunner
 
 import inpaint.compare as compare_lib
+import inpaint.evaluate as evaluate_lib
 from inpaint.checkpoint import save_checkpoint
-from inpaint.cli_compare import compare
-from inpaint.evaluate import eval_set
-from inpaint.compare import (
-    COLUMNS, CompareConfig, cache_folder, overall, parse_methods, run_compare, summarize,
-)
+from inpaint.cli.compare import compare
+from inpaint.compare import DEFAULT_CACHE, CompareConfig, cache_folder, parse_methods, run_compare
+from inpaint.evaluate import COLUMNS, eval_set, overall, summarize
 from inpaint.config import TrainConfig
 from inpaint.fill import SamplerConfig
 from inpaint.io import write_image
@@ -112,7 +111,9 @@ def test_summary_statistics():
 
 def test_cache_folder_and_methods(monkeypatch, tmp_path):
     monkeypatch.setenv("INPAINT_CACHE", str(tmp_path))
-    assert cache_folder() == tmp_path
+    with compare.make_context("compare", []) as ctx:  # the command line reads the variable, the library does not
+        assert cache_folder(ctx.params["cache"]) == tmp_path
+    assert cache_folder() == Path(DEFAULT_CACHE).expanduser()
     assert cache_folder(tmp_path / "x") == tmp_path / "x"
     assert parse_methods("telea, ns") == ["telea", "ns"]
     with pytest.raises(ValueError, match="unknown method"):
@@ -196,7 +197,7 @@ def timeless(path):
 
 
 def test_three_shards_merge_into_the_single_run(files, tmp_path):
-    from inpaint.cli_compare import merge
+    from inpaint.cli.compare import merge
 
     methods = "telea,patchmatch,regression,diffusion"  # 8 (texture, method) units: shards of 2, 3 and 3
     common = [str(files / "rgb.png"), str(files / "grey.png"), "--method", methods, "--masks", str(files / "box-32"),
@@ -246,10 +247,10 @@ def test_the_single_generator_of_a_filler_still_depends_on_the_batches(files, tm
     ckpt = train(image, replace(TINY, model=replace(TINY.model, method="diffusion")), name="rgb.png")
     data = eval_set(image, torch.ones(1, 1, 32, 32, dtype=torch.bool).index_fill_(2, torch.arange(8, 24), False))[0]
     fills = {}
-    for name, seeds in (("shared", None), ("own", compare_lib.crop_seeds(0, "rgb.png", "diffusion", 3))):
+    for name, seeds in (("shared", None), ("own", evaluate_lib.crop_seeds(0, "rgb.png", "diffusion", 3))):
         for batch in (1, 3):
-            filler = compare_lib.learned_filler(ckpt, FAST, 1, 0, "cpu")
-            fills[name, batch] = compare_lib.run_fills(filler, data, batch, seeds)[0]
+            filler = evaluate_lib.learned_filler(ckpt, FAST, 1, 0, "cpu")
+            fills[name, batch] = evaluate_lib.run_fills(filler, data, batch, seeds)[0]
     torch.testing.assert_close(fills["own", 1], fills["own", 3], atol=1e-4, rtol=0)
     assert (fills["shared", 1] - fills["shared", 3]).abs().max() > 0.01
 
@@ -260,7 +261,7 @@ def test_the_single_generator_of_a_filler_still_depends_on_the_batches(files, tm
     ([("1/2", []), ("2/2", []), ("copy", [])], "shard 1/2 is duplicated"),
 ])
 def test_merge_refuses_an_incomplete_or_mixed_set(files, tmp_path, shards, message):
-    from inpaint.cli_compare import merge
+    from inpaint.cli.compare import merge
 
     out = tmp_path / "out"
     for shard, extra in shards:

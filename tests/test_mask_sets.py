@@ -11,7 +11,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from inpaint.cli_masks import masks as masks_cli
+from inpaint.cli.masks import masks as masks_cli
 from inpaint.mask_sets import (
     FIXED_SET_COUNT, FIXED_SET_SEEDS, FIXED_SET_SIZES, load_mask_set, make_mask_set, regenerate_fixed_sets,
 )

@@ -184,3 +184,16 @@ def test_parse_families():
 def test_parse_families_errors(spec, match):
     with pytest.raises(ValueError, match=match):
         parse_families(spec)
+
+
+def test_the_restore_benchmarks_holes_are_seeded_and_cover_their_fraction():
+    from inpaint.masks import centre_square_mask, scattered_ellipses_mask
+
+    a = scattered_ellipses_mask(256, seed=3)
+    assert a.shape == (1, 1, 256, 256) and a.dtype == torch.bool
+    assert torch.equal(a, scattered_ellipses_mask(256, seed=3)) and not torch.equal(a, scattered_ellipses_mask(256, seed=4))
+    assert 0.05 <= hole_fraction(a).item() < 0.1
+    square = centre_square_mask(100, fraction=0.04)
+    assert hole_fraction(square).item() == pytest.approx(0.04) and not square[0, 0, 50, 50]
+    with pytest.raises(ValueError, match="fraction"):
+        centre_square_mask(100, fraction=1.5)

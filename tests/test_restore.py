@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from inpaint.checkpoint import load_checkpoint
-from inpaint.cli_restore import restore as restore_command
+from inpaint.cli.restore import restore as restore_command
 from inpaint.fill import SamplerConfig
 from inpaint.restore import (
     check_restore, fill_windows, plan_windows, restore, restore_config, train_restorer, window_batches,

@@ -12,10 +12,13 @@ import math
 import torch
 from torch import Tensor
 
-from .evaluate import METRICS, EvalSet
-from .metrics import diversity, hole_metrics
+from ..metrics import diversity, hole_metrics
+from .sets import METRICS, EvalSet
 
-__all__ = ["result_rows", "summarize", "overall"]
+__all__ = ["COLUMNS", "result_rows", "summarize", "overall"]
+
+COLUMNS = ("texture", "method", "crop", "mask", "sample", *METRICS, "diversity", "seconds_per_fill")
+"""The keys of a row of :func:`result_rows`, the columns of ``results.csv``: one row per texture x method x crop x sample."""
 
 
 def result_rows(texture: str, method: str, outputs: Tensor, data: EvalSet, mask_ids: list[int], seconds: float,

@@ -7,13 +7,15 @@ metrics are computed where the mask says the hole is.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from .masks import training_masks
-from .patches import grid_crops, held_out_box
+from ..mask_sets import load_mask_set
+from ..masks import training_masks
+from ..patches import grid_crops, held_out_box
 
 METRICS = ("psnr", "ssim", "lpips", "sharpness", "blur_effect")
 
@@ -62,3 +64,14 @@ def eval_set(
     truth = grid_crops(image, box, size, crops if crops is not None else box.height * box.width)
     ids = [i % len(masks) for i in range(len(truth))]
     return EvalSet(truth, masks[ids]), ids
+
+
+def load_eval_set(image: Tensor, masks: str | os.PathLike, *, crops: int | None = None,
+                  held_out: float = 0.25) -> tuple[EvalSet, list[int], dict]:
+    """:func:`eval_set` with the holes of a fixed mask set (a folder, or a shipped set's name such as ``thick-64``).
+
+    Returns the evaluation set, each crop's mask index and the set's manifest.
+    """
+    known, manifest = load_mask_set(masks)
+    data, ids = eval_set(image, known, crops=crops, held_out=held_out)
+    return data, ids, manifest

@@ -3,22 +3,26 @@ the same report from the parts of a run split with ``--shard``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from .cli_common import (check_overwrite, friendly_errors, go_quiet, overwrite_option, quiet_option, set_threads,
-                         threads_option)
-from .compare import METHODS, PARTS, CompareConfig, merge_compare, overall, parse_methods, run_compare
-from .report import summary_markdown
-from .config import TrainConfig
+from ..compare import DEFAULT_CACHE, PARTS, CompareConfig, merge_compare, parse_methods, run_compare
+from ..config import TrainConfig
+from ..evaluate import METHODS, overall
+from ..fill import SamplerConfig
+from ..report import summary_markdown
+from ..shards import Shard
+from ..shipped import checkpoints_folder
+from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, set_threads, threads_option
 from .demo import DEMO_TEXTURE
-from .shipped import checkpoints_folder
-from .fill import SamplerConfig
-from .shards import Shard
+from .progress import bars, go_quiet
 
-__all__ = ["compare", "merge", "REPORT_FILES"]
+__all__ = ["compare", "merge", "REPORT_FILES", "CACHE_ENV"]
 
+CACHE_ENV = "INPAINT_CACHE"
+"""The environment variable that names the checkpoint cache when --cache is not given."""
 REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
 """What compare and demo write into --out."""
 
@@ -41,37 +45,40 @@ def _shard(ctx, param, value: str | None) -> Shard | None:
 @click.argument("textures", nargs=-1)
 @click.option("--method", "methods", default="all", show_default=True, callback=_methods,
               help=f"Comma-separated, from {','.join(METHODS)}; or all.")
-@click.option("--masks", default="thick-64", show_default=True,
+@click.option("--masks", default=CompareConfig.masks, show_default=True,
               help="Folder of a fixed mask set, or a shipped set's name (thick-64, box-128, ...); "
                    "its size is the crop size.")
 @click.option("--crops", type=click.IntRange(min=1), default=None,
               help="At most this many held-out crops per texture [default: all].")
-@click.option("--samples", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--samples", type=click.IntRange(min=1), default=CompareConfig.samples, show_default=True,
               help="Fills per crop of diffusion and repaint.")
 @click.option("--checkpoints", type=click.Path(file_okay=False), default=None,
               help="Folder with <method>.pt, or <texture stem>/<method>.pt per texture "
                    "[default: the shipped models]; missing ones are trained.")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None,
               help="Train (and cache) every learned model for this many steps instead of using checkpoints "
-                   "[default for missing ones: 4000].")
-@click.option("--train-crop", type=click.IntRange(min=8), default=64, show_default=True,
+                   f"[default for missing ones: {TrainConfig.steps}].")
+@click.option("--train-crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True,
               help="Side of the training crops.")
-@click.option("--cache", type=click.Path(file_okay=False), default=None,
-              help="Checkpoint cache [default: $INPAINT_CACHE or ~/.cache/inpaint/checkpoints].")
-@click.option("--sampler", type=click.Choice(("ddpm", "ddim")), default="ddpm", show_default=True,
+@click.option("--cache", type=click.Path(file_okay=False), default=None, envvar=CACHE_ENV,
+              help=f"Checkpoint cache [default: ${CACHE_ENV} or {DEFAULT_CACHE}].")
+@click.option("--sampler", type=click.Choice(("ddpm", "ddim")), default=CompareConfig.diffusion.sampler, show_default=True,
               help="Sampler of diffusion.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Denoising steps of diffusion [default: all T].")
-@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
-@click.option("--repaint-steps", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--eta", type=click.FloatRange(min=0), default=CompareConfig.diffusion.eta, show_default=True,
+              help="DDIM stochasticity.")
+@click.option("--repaint-steps", type=click.IntRange(min=1), default=CompareConfig.repaint.steps, show_default=True,
               help="Denoising steps of repaint; 280 network calls with the default jumps.")
-@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--jump-length", type=click.IntRange(min=1), default=CompareConfig.repaint.jump_length, show_default=True,
               help="RePaint's jump length.")
-@click.option("--jump-n-sample", type=click.IntRange(min=1), default=3, show_default=True,
-              help="RePaint's passes over each jump (the paper: 10).")
-@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.25, show_default=True,
+@click.option("--jump-n-sample", type=click.IntRange(min=1), default=CompareConfig.repaint.jump_n_sample,
+              show_default=True, help="RePaint's passes over each jump (the paper: 10).")
+@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=CompareConfig.held_out,
+              show_default=True,
               help="Width fraction of the right strip the crops come from.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise and of PatchMatch.")
+@click.option("--seed", type=int, default=CompareConfig.seed, show_default=True,
+              help="Seed of the sampling noise and of PatchMatch.")
 @click.option("--out", type=click.Path(file_okay=False), default="out/compare", show_default=True)
 @click.option("--device", default="cpu", show_default=True, help="cpu, or cuda, for the learned methods.")
 @click.option("--shard", default=None, callback=_shard, metavar="I/N",
@@ -113,7 +120,8 @@ def compare(textures, methods, masks, crops, samples, checkpoints, train_steps, 
             repaint=SamplerConfig("repaint", repaint_steps, jump_length=jump_length, jump_n_sample=jump_n_sample),
             device=device,
         )
-        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), echo=echo, shard=shard)
+        summary = run_compare(list(textures) or [DEMO_TEXTURE], config, out=Path(out), argv=sys.argv, echo=echo,
+                              shard=shard, bars=bars)
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; training progress is kept in the cache, run again to resume") from None
     if partial:
@@ -146,7 +154,7 @@ def merge(out, overwrite, quiet) -> None:
     check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite, param_hint="OUT")
     if quiet:
         go_quiet()
-    summary = merge_compare(Path(out))
+    summary = merge_compare(Path(out), argv=sys.argv)
     _print_summary(summary, out, (lambda text: None) if quiet else click.echo)
 
 

@@ -1,11 +1,16 @@
-"""The ``inpaint`` entry point: a command group that imports a command's module only when it runs.
+"""The ``inpaint`` command line: the application around the library.
 
-``inpaint --help`` lists the commands from the short help below without
+Everything under :mod:`inpaint.cli` is application: the click commands, the
+demo, the report ``train-texture`` leaves beside its checkpoints, and the
+progress bars.  The library (every other module of :mod:`inpaint`) never
+draws a bar, reads ``sys.argv`` or the environment, or writes to a folder it
+was not given.
+
+``COMMANDS`` is the one registration of a command: name -> ("module:attribute",
+short help).  ``inpaint --help`` lists the commands from the short help without
 importing torch, so it answers at once; ``inpaint fill ...`` imports what
-``fill`` needs. The commands themselves live in :mod:`inpaint.cli` and the
-``cli_*`` modules (whose full group, ``inpaint.cli.cli``, is what tests and
-``python -m inpaint.cli`` use); ``tests/test_cli_main.py`` checks that this
-table matches it.
+``fill`` needs.  ``tests/test_cli_main.py`` checks that each short help is the
+command's own.  ``python -m inpaint.cli`` and ``python -m inpaint`` run the same group.
 """
 
 from __future__ import annotations
@@ -17,14 +22,14 @@ import sys
 import click
 
 COMMANDS = {
-    "compare": ("inpaint.cli_compare:compare", "Fill the same held-out holes of TEXTURE ... with every method and compare."),
-    "demo": ("inpaint.cli:demo", "Regression against diffusion on held-out crops of a shipped texture: a table and pictures."),
-    "fill": ("inpaint.cli_fill:fill", "Fill the holes of IMAGE ... (files or folders) with a trained or shipped model."),
-    "info": ("inpaint.cli:info", "Print what CHECKPOINT holds: method, config, step and parameter count."),
-    "masks": ("inpaint.cli_masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
-    "merge": ("inpaint.cli_compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
-    "restore": ("inpaint.cli_restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
-    "train-texture": ("inpaint.cli:train_texture",
+    "compare": ("inpaint.cli.compare:compare", "Fill the same held-out holes of TEXTURE ... with every method and compare."),
+    "demo": ("inpaint.cli.demo:demo", "Regression against diffusion on held-out crops of a shipped texture: a table and pictures."),
+    "fill": ("inpaint.cli.fill:fill", "Fill the holes of IMAGE ... (files or folders) with a trained or shipped model."),
+    "info": ("inpaint.cli.info:info", "Print what CHECKPOINT holds: method, config, step and parameter count."),
+    "masks": ("inpaint.cli.masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
+    "merge": ("inpaint.cli.compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
+    "restore": ("inpaint.cli.restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
+    "train-texture": ("inpaint.cli.train:train_texture",
                       "Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork)."),
 }
 """Command name -> ("module:attribute", short help as ``inpaint --help`` shows it)."""
@@ -61,7 +66,3 @@ def main() -> None:
     if not sys.stderr.isatty():
         os.environ.setdefault("TQDM_DISABLE", "1")
     cli(prog_name="inpaint")
-
-
-if __name__ == "__main__":
-    main()

@@ -7,20 +7,18 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .checkpoint import Checkpoint, load_checkpoint
-from .evaluate import held_out_eval_set
-from .fill import SamplerConfig, fill
-from .report import plot_losses, save_grid
-from .unet import METHODS
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..evaluate import held_out_eval_set
+from ..fill import SamplerConfig, fill
+from ..report import plot_losses, save_grid
+from ..unet import LEARNED_METHODS
 
 PREVIEW_CROPS = 6
-# The preview must stay quick on a CPU: RePaint gets a shortened walk here.
-PREVIEW_SAMPLERS = {"repaint": SamplerConfig(steps=100, jump_length=10, jump_n_sample=3)}
 
 
 def trained_checkpoints(folder: Path) -> dict[str, Checkpoint]:
     """The checkpoints ``<method>.pt`` present in ``folder``, in method order."""
-    return {m: load_checkpoint(folder / f"{m}.pt") for m in METHODS if (folder / f"{m}.pt").exists()}
+    return {m: load_checkpoint(folder / f"{m}.pt") for m in LEARNED_METHODS if (folder / f"{m}.pt").exists()}
 
 
 def preview_fills(image: Tensor, checkpoints: dict[str, Checkpoint], *, count: int = PREVIEW_CROPS,
@@ -31,7 +29,7 @@ def preview_fills(image: Tensor, checkpoints: dict[str, Checkpoint], *, count: i
     columns = {"masked input": data.masked}
     for name, ckpt in checkpoints.items():
         generator = torch.Generator(device).manual_seed(seed)
-        sampler = PREVIEW_SAMPLERS.get(name, SamplerConfig())
+        sampler = SamplerConfig.default_for(name, quick=True)  # the preview must stay quick on a CPU
         out = fill(ckpt.network(device=device), ckpt.config, data.masked.to(device), data.known.to(device),
                    sampler=sampler, generator=generator)
         columns[f"{name} ({ckpt.step} steps)"] = out[0].cpu()

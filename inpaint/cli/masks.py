@@ -3,8 +3,8 @@
 The group is registered in the main CLI as ``cli.add_command(masks)`` and also runs
 on its own::
 
-    python -m inpaint.cli_masks make --family thick --size 128 --count 100 --seed 0 --out masks/thick-128
-    python -m inpaint.cli_masks regenerate --root masks
+    python -m inpaint.cli.masks make --family thick --size 128 --count 100 --seed 0 --out masks/thick-128
+    python -m inpaint.cli.masks regenerate --root masks
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from .mask_sets import FIXED_SET_SEEDS, FIXED_SET_SIZES, make_mask_set, regenerate_fixed_sets
-from .masks import FAMILIES, MIN_SIZE
+from ..mask_sets import FIXED_SET_SEEDS, FIXED_SET_SIZES, make_mask_set, regenerate_fixed_sets
+from ..masks import FAMILIES, MIN_SIZE
 
 __all__ = ["masks"]
 

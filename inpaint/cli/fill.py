@@ -14,8 +14,7 @@ from pathlib import Path
 
 import click
 
-from .cli_common import (check_overwrite, friendly_errors, overwrite_option, progress_disabled, quiet_option,
-                         threads_option)
+from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, threads_option
 
 __all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
 
@@ -69,7 +68,7 @@ def output_paths(images: list[Path], out: str, to_folder: bool, samples: int) ->
 
 
 def _check_sizes(images: list[Path]) -> tuple[int, int]:
-    from .io import image_size
+    from ..io import image_size
 
     sizes = [image_size(p) for p in images]
     for path, size in zip(images, sizes):
@@ -97,14 +96,15 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
                    "models.")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
               help="Denoising steps [default: the default sampler's; all T for a named sampler; 250 for repaint].")
-@click.option("--eta", type=click.FloatRange(min=0), default=0.0, show_default=True, help="DDIM stochasticity.")
-@click.option("--jump-length", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--jump-n-sample", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--eta", type=click.FloatRange(min=0), default=None, help="DDIM stochasticity [default: SamplerConfig's].")
+@click.option("--jump-length", type=click.IntRange(min=1), default=None, help="RePaint's [default: SamplerConfig's].")
+@click.option("--jump-n-sample", type=click.IntRange(min=1), default=None,
+              help="RePaint's [default: SamplerConfig's].")
 @click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")
-@click.option("--margin", type=click.IntRange(min=0), default=32, show_default=True,
-              help="Pixels of context around each hole.")
+@click.option("--margin", type=click.IntRange(min=0), default=None,
+              help="Pixels of context around each hole [default: inpaint.restore.MARGIN].")
 @click.option("--device", default="cpu", show_default=True)
 @overwrite_option
 @quiet_option
@@ -123,8 +123,8 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     files, to_folder = collect_images(images)
     paths = output_paths(files, out, to_folder, samples)
     check_overwrite([p for group in paths for p in group], overwrite)
-    from .image_files import save_format
-    from .io import image_size
+    from ..image_files import save_format
+    from ..io import image_size
 
     for group in paths:
         for path in group:
@@ -135,13 +135,14 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
 
     import torch
 
-    from .checkpoint import load_checkpoint
-    from .cli_common import resolve_device, set_threads
-    from .cli_restore import check_writable
-    from .fill import SamplerConfig
-    from .io import join_alpha, read_image, read_mask, split_alpha, write_image
-    from .restore import _sampler_moves, fill_windows
-    from .shipped import resolve_checkpoint
+    from ..checkpoint import load_checkpoint
+    from ..fill import SamplerConfig
+    from ..io import join_alpha, read_image, read_mask, split_alpha, write_image
+    from ..restore import MARGIN, _sampler_moves, fill_windows
+    from ..shipped import resolve_checkpoint
+    from .common import resolve_device, set_threads
+    from .progress import progress_disabled, step_bar
+    from .restore import check_writable
 
     set_threads(threads)
     dev = resolve_device(device)
@@ -149,14 +150,14 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     if mask is not None:
         known_all = read_mask(mask, size=_check_sizes(files))
     ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
-    if ckpt.config.method == "repaint" and steps is None and sampler in (None, "repaint"):
-        steps = min(250, ckpt.config.diffusion.timesteps)
-    sampler_config = SamplerConfig(sampler, steps, eta, jump_length, jump_n_sample, paste=not no_paste)
+    if sampler == "repaint" and steps is None:  # named, RePaint keeps its default length
+        steps = SamplerConfig.default_for("repaint").steps
+    given = {"eta": eta, "jump_length": jump_length, "jump_n_sample": jump_n_sample}
+    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, **{k: v for k, v in given.items() if v is not None})
+    margin = MARGIN if margin is None else margin
     _sampler_moves(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
     model = ckpt.network(device=dev)
     say = (lambda text: None) if quiet else click.echo
-    from tqdm.auto import tqdm
-
     for path, group in zip(files, paths):
         x, info = read_image(path)
         known = known_all if known_all is not None else split_alpha(x, info, name=str(path))[1]
@@ -166,13 +167,8 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
             raise ValueError(f"{path} has {colour.shape[1]} channels{alpha} but the model was trained on "
                              f"{ckpt.config.model.image_channels}")
         check_writable(group, [info] * len(group))
-        with tqdm(total=None, unit="step", desc=path.name, dynamic_ncols=True,
-                  disable=True if ckpt.config.method == "regression" else progress_disabled(quiet)) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
+        with step_bar(path.name, disable=True if ckpt.config.method == "regression" else progress_disabled(quiet)) \
+                as progress:
             result = fill_windows(model, ckpt.config, colour, known, margin=margin, sampler=sampler_config,
                                   samples=samples, generator=torch.Generator(dev).manual_seed(seed),
                                   progress=progress)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 import torch
-from tqdm.auto import tqdm
 
-from .cli_common import (LazyBar, check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option,
-                         progress_disabled, quiet_option, resolve_device, set_threads, threads_option)
-from .fill import SamplerConfig
-from .checkpoint import load_checkpoint
-from .io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
-from .prior import init_for
-from .shipped import resolve_checkpoint
-from .restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
-from .unet import METHODS
+from ..checkpoint import load_checkpoint
+from ..config import TrainConfig
+from ..fill import SamplerConfig
+from ..io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
+from ..prior import init_for
+from ..restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
+from ..shipped import resolve_checkpoint
+from ..unet import LEARNED_METHODS
+from .common import (check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
+                     resolve_device, set_threads, threads_option)
+from .progress import LazyBar, progress_disabled, step_bar
 
 
 def output_paths(outs: tuple[str, ...], images: tuple[str, ...], samples: int) -> list[list[Path]]:
@@ -63,7 +65,7 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--mask", required=True, help="PNG of the image's size, WHITE where the image is damaged.")
 @click.option("--out", "outs", multiple=True, required=True,
               help="Output file, one per IMAGE in the same order; with --samples K > 1, OUT_0 ... OUT_{K-1}.")
-@click.option("--method", type=click.Choice(METHODS), default="diffusion", show_default=True)
+@click.option("--method", type=click.Choice(LEARNED_METHODS), default="diffusion", show_default=True)
 @click.option("--train-steps", type=click.IntRange(min=1), default=DEFAULT_TRAIN_STEPS, show_default=True,
               help="Optimizer steps of training on the image itself.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
@@ -71,10 +73,11 @@ def check_checkpoint_path(path: str | None) -> None:
 @click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
               help="Denoising steps of the fill (diffusion, repaint).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the training and of the fill.")
-@click.option("--crop", type=click.IntRange(min=8), default=64, show_default=True,
+@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Seed of the training and of the fill.")
+@click.option("--crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True,
               help="Side of the training crops, a multiple of 8 no larger than the image.")
-@click.option("--batch", type=click.IntRange(min=1), default=16, show_default=True, help="Training crops per step.")
+@click.option("--batch", type=click.IntRange(min=1), default=TrainConfig.batch, show_default=True,
+              help="Training crops per step.")
 @click.option("--margin", type=click.IntRange(min=0), default=MARGIN, show_default=True,
               help="Pixels of context around each hole during the fill.")
 @click.option("--save-checkpoint", default=None, help="Also keep the trained model in this file.")
@@ -117,14 +120,15 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
     check_writable([p for group in paths for p in group], infos * samples)
     check_checkpoint_path(save_checkpoint)
     bar = LazyBar(train_steps, 0, batch, f"train {method}", minutes=minutes)
-    fill_bar = None
+    fill_bar = ExitStack()
+    fill_progress = None
 
-    def progress(done: int, total: int) -> None:
-        nonlocal fill_bar
-        if fill_bar is None:
+    def progress(done: int, total: int) -> None:  # the fill's bar opens when training is over
+        nonlocal fill_progress
+        if fill_progress is None:
             bar.close()
-            fill_bar = tqdm(total=total, unit="step", desc="fill", dynamic_ncols=True, disable=progress_disabled(quiet))
-        fill_bar.update(done - fill_bar.n)
+            fill_progress = fill_bar.enter_context(step_bar("fill", disable=progress_disabled(quiet)))
+        fill_progress(done, total)
 
     try:
         result, _ = restore_image(
@@ -138,8 +142,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
         raise click.ClickException(f"interrupted, nothing written{kept}") from None
     finally:
         bar.close()
-        if fill_bar is not None:
-            fill_bar.close()
+        fill_bar.close()
     say = (lambda text: None) if quiet else click.echo
     for group, restored in zip(paths, result.cpu()):
         write_stack(restored[0], group, infos)

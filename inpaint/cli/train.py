@@ -1,50 +1,31 @@
-"""The ``inpaint`` command line: thin wrappers that build configs and call the library."""
+"""``inpaint train-texture``: train models on one texture, then write their loss curves and preview fills."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from . import demo as demo_lib
-from .checkpoint import CheckpointError, load_checkpoint
-from .compare import parse_methods
-from .cli_common import LazyBar, check_init_option, friendly_errors, init_option, resolve_device
-from .cli_compare import compare as compare_command
-from .cli_compare import merge as merge_command
-from .cli_fill import fill as fill_command
-from .cli_masks import masks as masks_group
-from .cli_restore import restore as restore_command
-from .config import LR_DECAYS, PRECISIONS, TrainConfig
-from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
-from .io import read_image
-from .masks import parse_families
-from .orientation import AUGMENTATIONS
-from .prior import init_for
-from .schedule import SCHEDULES
-from .shipped import resolve_checkpoint, resolve_texture
-from .train import train
+from ..checkpoint import CheckpointError, load_checkpoint
+from ..compare import parse_methods
+from ..config import LR_DECAYS, PRECISIONS, TrainConfig
+from ..diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
+from ..io import read_image
+from ..masks import parse_families
+from ..orientation import AUGMENTATIONS
+from ..prior import init_for
+from ..schedule import SCHEDULES
+from ..shipped import resolve_texture
+from ..train import train
+from ..unet import LEARNED_METHODS, ModelConfig
+from .common import check_init_option, friendly_errors, init_option, resolve_device
+from .progress import LazyBar
 from .training_report import write_training_report
-from .unet import METHODS, ModelConfig, count_parameters
 
 DEFAULT_METHODS = "regression,diffusion"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="inpaint")
-def cli() -> None:
-    """Fill holes in textures and images with small models trained on one image."""
-
-
-cli.add_command(masks_group)
-cli.add_command(compare_command)
-cli.add_command(merge_command)
-cli.add_command(restore_command)
-cli.add_command(fill_command)
-
-
-@cli.command("train-texture")
+@click.command("train-texture")
 @click.argument("image")
 @click.option("--method", default=DEFAULT_METHODS, show_default=True, help="regression, diffusion, repaint, comma-separated, or all.")
 @click.option("--steps", type=click.IntRange(min=1), default=TrainConfig.steps, show_default=True, help="Optimizer steps per method.")
@@ -88,7 +69,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
     and fills of held-out crops (fills.png) into --out.
     """
     try:
-        methods = parse_methods(method, allowed=METHODS)
+        methods = parse_methods(method, allowed=LEARNED_METHODS)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--method") from None
     if minutes is not None and resume:
@@ -125,87 +106,3 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
                    f"in {ckpt.timing['seconds'] / 60:.1f} min, saved {path}")
     write_training_report(pixels, out, device=dev)
     click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")
-
-
-@cli.command()
-@click.argument("checkpoint")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-@friendly_errors
-def info(checkpoint, as_json) -> None:
-    """Print what CHECKPOINT holds: method, config, step and parameter count.
-
-    CHECKPOINT is a file or a shipped model: cork (its diffusion model),
-    cork/regression, ... The file's sha256 is that of the checkpoint file; the
-    texture's is that of its pixels as float32 in [-1, 1] (what compare checks
-    a model against), not of the image file.
-    """
-    import hashlib
-    import json
-
-    path = resolve_checkpoint(checkpoint)
-    ckpt = load_checkpoint(path)
-    holds = [name for name, present in (("weights", True), ("EMA weights", ckpt.ema is not None),
-                                        ("optimizer state", ckpt.optimizer is not None),
-                                        ("generator state", ckpt.generator is not None),
-                                        (f"loss history ({len(ckpt.losses)} steps)", len(ckpt.losses) > 0)) if present]
-    record = {"file": str(path), "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-              "method": ckpt.config.method, "step": ckpt.step, "parameters": count_parameters(ckpt.network()),
-              "holds": holds, "texture": ckpt.texture, "timing": ckpt.timing, "config": asdict(ckpt.config)}
-    if as_json:
-        click.echo(json.dumps(record, indent=2, default=str))
-        return
-    click.echo(f"method: {ckpt.config.method}")
-    click.echo(f"step: {ckpt.step}")
-    click.echo(f"parameters: {record['parameters']}")
-    click.echo(f"file: {path} (sha256 {record['file_sha256'][:12]})")
-    click.echo(f"holds: {', '.join(holds)}")
-    tex = ckpt.texture
-    if tex.get("images"):
-        click.echo(f"corpus: {tex.get('name')} ({tex['images']} images, {tex.get('pixels', 0) / 1e6:.1f} Mpixel, "
-                   f"sha256 of its images' digests {tex.get('sha256', '')[:12]})")
-    elif tex:
-        click.echo(f"texture: {tex.get('name')} ({tex.get('height')}x{tex.get('width')}, "
-                   f"sha256 of its float32 pixels {tex.get('sha256', '')[:12]})")
-    if ckpt.timing:
-        click.echo("timing: " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                          for k, v in ckpt.timing.items()))
-    click.echo("config:")
-    for key, value in asdict(ckpt.config).items():
-        if isinstance(value, dict):
-            click.echo(f"  {key}: " + ", ".join(f"{k}={v}" for k, v in value.items()))
-        else:
-            click.echo(f"  {key}: {value}")
-
-
-@cli.command()
-@click.option("--texture", default=demo_lib.DEMO_TEXTURE, show_default=True,
-              help="Texture to evaluate on: a file, or a shipped one (brick, canvas, cork, grass, gravel).")
-@click.option("--checkpoints", default=None, help="Folder with regression.pt and diffusion.pt [default: the shipped ones].")
-@click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Train both models for this many steps instead.")
-@click.option("--crops", type=click.IntRange(min=1), default=16, show_default=True, help="Held-out crops to fill.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="DDPM steps of diffusion [default: all T].")
-@click.option("--out", default="out/demo", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace a demo report already in --out.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no messages but errors.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch.")
-@friendly_errors
-def demo(texture, checkpoints, train_steps, crops, steps, out, seed, overwrite, quiet, threads) -> None:
-    """Regression against diffusion on held-out crops of a shipped texture: a table and pictures."""
-    from .cli_common import check_overwrite, go_quiet, set_threads
-    from .cli_compare import REPORT_FILES
-
-    check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)
-    set_threads(threads)
-    if quiet:
-        go_quiet()
-    demo_lib.run_demo(texture=texture, checkpoints=checkpoints, train_steps=train_steps, crops=crops, out=Path(out),
-                      seed=seed, steps=steps, echo=(lambda text: None) if quiet else click.echo)
-
-
-def main() -> None:
-    cli(prog_name="inpaint")
-
-
-if __name__ == "__main__":
-    main()

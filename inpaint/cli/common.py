@@ -1,13 +1,11 @@
-"""What every command shares: one-line errors instead of tracebacks, and the device check."""
+"""What every command shares: one-line errors instead of tracebacks, the device check, the common options."""
 
 from __future__ import annotations
 
 import functools
-import time
 
 import click
 import torch
-from tqdm.auto import tqdm
 
 
 def friendly_errors(fn):
@@ -29,62 +27,7 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class LazyBar:
-    """A progress bar counted in crops (its rate reads as crops per second), opened at the first step
-    so that errors found before training starts print cleanly.
-
-    With ``minutes`` (training to a time budget, whose step count is fixed only
-    after the first steps) it counts seconds of the budget instead.
-    """
-
-    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str, *, minutes: float | None = None):
-        if minutes is None:
-            self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
-                             dynamic_ncols=True)
-        else:
-            self.args = dict(total=round(60 * minutes), unit="s", desc=desc, dynamic_ncols=True,
-                             bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]")
-        self.minutes = minutes
-        self.batch = batch
-        self.bar = None
-        self.smoothed = None
-        self.started = None
-
-    def step(self, step: int, loss: float) -> None:
-        if self.bar is None:
-            self.bar = tqdm(**self.args)
-            self.started = time.perf_counter()
-        self.smoothed = loss if self.smoothed is None else 0.98 * self.smoothed + 0.02 * loss
-        if self.minutes is None:
-            self.bar.update(self.batch)
-        if step % 10 == 0:
-            if self.minutes is not None:
-                self.bar.update(min(self.bar.total, time.perf_counter() - self.started) - self.bar.n)
-            self.bar.set_postfix(loss=f"{self.smoothed:.4f}", step=step)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 # --- options and checks every command that writes or computes shares ----------------------------------------
-
-
-def progress_disabled(quiet: bool = False) -> bool | None:
-    """``disable`` for tqdm: True when quiet or TQDM_DISABLE is set, else None (tqdm then hides the bar when
-    stderr is not a terminal)."""
-    import os
-
-    if quiet or os.environ.get("TQDM_DISABLE", "").lower() not in ("", "0", "false"):
-        return True
-    return None
-
-
-def go_quiet() -> None:
-    """``--quiet`` for commands whose library code draws bars: as TQDM_DISABLE=1 for the rest of the process."""
-    import os
-
-    os.environ["TQDM_DISABLE"] = "1"
 
 
 def quiet_option(fn):
@@ -124,7 +67,7 @@ def init_option(default: str):
 
 def check_init_option(value: str, methods) -> None:
     """'prior' fits the diffusion method only (fail before any training)."""
-    from .prior import PRIOR
+    from ..prior import PRIOR
 
     if value == PRIOR and any(m != "diffusion" for m in methods):
         raise click.BadParameter(f"the shipped prior is a diffusion model; it cannot start "
