@@ -31,6 +31,7 @@ from skimage.restoration import inpaint_biharmonic
 from torch import Tensor
 
 from .io import from_uint8, to_uint8
+from .masks import check_known
 
 __all__ = ["BASELINES", "CLASSICAL_METHODS", "OPENCV_RADIUS", "PATCH_SIZE", "telea", "ns", "biharmonic", "patchmatch"]
 
@@ -45,10 +46,8 @@ PATCH_SIZE = 3
 def _check(x_known: Tensor, known: Tensor, channels: tuple[int, ...] | None, name: str) -> None:
     if not isinstance(x_known, Tensor) or x_known.ndim != 4 or not x_known.is_floating_point():
         raise ValueError(f"{name}: x_known must be a float tensor (B, C, H, W) in [-1, 1]")
-    b, c, h, w = x_known.shape
-    if not isinstance(known, Tensor) or known.dtype != torch.bool or tuple(known.shape) != (b, 1, h, w):
-        raise ValueError(f"{name}: known must be a bool tensor of shape {(b, 1, h, w)} (True = known pixel); "
-                         f"got {getattr(known, 'dtype', type(known).__name__)} {tuple(getattr(known, 'shape', ()))}")
+    c = x_known.shape[1]
+    check_known(known, x_known, name=f"{name}: known")
     if channels is not None and c not in channels:
         allowed = " or ".join(map(str, channels))
         raise ValueError(f"{name} fills images of {allowed} channels (grey or RGB); got C={c}")

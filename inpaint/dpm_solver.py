@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
-from .sampling import Generators, Progress, _long, _pairs, _paste, noise_like, _x0_estimate
+from .sampling import Generators, Progress, _long, _pairs, _paste, _tick, known_region, noise_like, x0_at
 from .schedule import NoiseSchedule, posterior
 
 
@@ -57,10 +57,11 @@ def sample_dpmpp_2m(
     """
     if not 0 <= eta <= 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
-    pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    pairs = _pairs(timesteps, schedule.T)
+    denoiser = known_region(denoiser, known, x_known, clip=clip)
     x, x0_prev, h_prev = x_T, None, None
     for i, (t, s) in enumerate(pairs):
-        x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
+        x0 = x0_at(denoiser, x, t)
         if s < 0:
             x = x0
         else:
@@ -72,8 +73,7 @@ def sample_dpmpp_2m(
             if eta > 0:
                 x = x + sigma_s * math.sqrt(-math.expm1(-2 * eta * h)) * noise_like(x, generator)
             x0_prev, h_prev = x0, h
-        if progress is not None:
-            progress(i + 1, len(pairs))
+        _tick(progress, i + 1, len(pairs))
     return _paste(x, known, x_known)
 
 
@@ -103,25 +103,24 @@ def sample_pc(
     """
     if corrector_steps < 0 or snr <= 0:
         raise ValueError("corrector_steps must be >= 0 and snr positive")
-    pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    pairs = _pairs(timesteps, schedule.T)
+    denoiser = known_region(denoiser, known, x_known, clip=clip)
     total = len(pairs) + corrector_steps * (len(pairs) - 1)
     done, x = 0, x_T
     for t, s in pairs:
-        x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
+        x0 = x0_at(denoiser, x, t)
         mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
         x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
         done += 1
-        if progress is not None:
-            progress(done, total)
+        _tick(progress, done, total)
         for _ in range(corrector_steps if s >= 0 else 0):
             a = float(schedule.alpha_bar(torch.tensor(s)))
-            x0 = _x0_estimate(denoiser, x, s, known, x_known, clip)
+            x0 = x0_at(denoiser, x, s)
             score = -(x - a**0.5 * x0) / (1 - a)
             z = noise_like(x, generator)
             ratio = z.flatten(1).norm(dim=1) / score.flatten(1).norm(dim=1).clamp(min=1e-12)
             e = (2 * (snr * ratio) ** 2).reshape(-1, *([1] * (x.ndim - 1)))
             x = x + e * score + (2 * e).sqrt() * z
             done += 1
-            if progress is not None:
-                progress(done, total)
+            _tick(progress, done, total)
     return _paste(x, known, x_known)

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from .config import TrainConfig
 from .dpm_solver import sample_dpmpp_2m, sample_pc
 from .inference import fast_denoiser
+from .masks import check_known
 from .regression import fill_regression
 from .sampling import (
     GRIDS, SAMPLERS, VARIANCES, Generators, Progress, karras_timesteps, noise_like, sample_ddim, sample_ddpm,
@@ -246,8 +247,7 @@ def _check_inputs(x_known: Tensor, known: Tensor, config: TrainConfig) -> None:
         raise ValueError(
             f"the image has {x_known.shape[1]} channels but the model was trained on {config.model.image_channels}"
         )
-    if known.dtype != torch.bool or known.shape[1] != 1 or known.shape[-2:] != x_known.shape[-2:]:
-        raise ValueError(f"known must be a bool tensor (B, 1, H, W) matching the image, got {tuple(known.shape)} {known.dtype}")
+    check_known(known, x_known, same_batch=False)
     if bool(known.all()):
         raise ValueError("the mask has no hole: nothing to fill")
     if not bool(torch.isfinite(x_known).logical_or(~known).all()):

@@ -48,7 +48,8 @@ from torch import Tensor
 __all__ = [
     "MASKS_VERSION", "FAMILIES", "MaskFamily", "LAMA_PRESETS", "DEFAULT_TRAINING_FAMILIES", "HALF_SIDES",
     "box_mask", "freeform_mask", "lama_mask", "sr2x_mask", "lines_mask", "half_mask", "expand_mask",
-    "training_masks", "parse_families", "hole_fraction", "scattered_ellipses_mask", "centre_square_mask",
+    "training_masks", "parse_families", "hole_fraction", "check_known", "scattered_ellipses_mask",
+    "centre_square_mask",
 ]
 
 MASKS_VERSION = 1
@@ -118,11 +119,31 @@ def _check_int(name: str, value, low: int) -> int:
     return value
 
 
+def check_known(known: Tensor, like: Tensor | None = None, *, same_batch: bool = True, name: str = "known") -> None:
+    """The mask contract, checked in one place: ``known`` is a bool tensor ``(B, 1, H, W)``, True at known pixels.
+
+    With ``like``, an image ``(B, C, H, W)``, the mask must match its height and
+    width, and its batch too unless ``same_batch`` is False.
+
+    Raises
+    ------
+    ValueError
+        Saying which shape and dtype were expected and which were given.
+    """
+    ok = isinstance(known, Tensor) and known.dtype == torch.bool and known.ndim == 4 and known.shape[1] == 1
+    expected = "(B, 1, H, W)"
+    if like is not None:
+        b, _, h, w = like.shape
+        expected = str((b, 1, h, w)) if same_batch else f"(B, 1, {h}, {w})"
+        ok = ok and known.shape[-2:] == like.shape[-2:] and (not same_batch or known.shape[0] == b)
+    if not ok:
+        raise ValueError(f"{name} must be a bool tensor of shape {expected}, True at known pixels; got "
+                         f"{getattr(known, 'dtype', type(known).__name__)} of shape {tuple(getattr(known, 'shape', ()))}")
+
+
 def hole_fraction(known: Tensor) -> Tensor:
     """Fraction of hole pixels of each mask: ``(B, 1, H, W)`` bool -> ``(B,)`` float64 in [0, 1]."""
-    if not isinstance(known, Tensor) or known.dtype != torch.bool or known.ndim != 4:
-        raise ValueError(f"known must be a bool tensor (B, 1, H, W), got {getattr(known, 'dtype', type(known))} "
-                         f"of shape {tuple(getattr(known, 'shape', ()))}")
+    check_known(known)
     return (~known).flatten(1).double().mean(dim=1)
 
 

@@ -18,6 +18,7 @@ import skimage.measure
 import torch
 from torch import Tensor
 
+from inpaint.masks import check_known
 from inpaint.perceptual import lpips_distance
 
 __all__ = [
@@ -38,11 +39,7 @@ def _check_image(image: Tensor, name: str) -> None:
 
 
 def _check_known(image: Tensor, known: Tensor) -> None:
-    b, _, h, w = image.shape
-    if not isinstance(known, Tensor) or known.dtype != torch.bool:
-        raise ValueError("known must be a bool tensor (True = known pixel)")
-    if tuple(known.shape) != (b, 1, h, w):
-        raise ValueError(f"known must have shape (B, 1, H, W) = {(b, 1, h, w)}; got {tuple(known.shape)}")
+    check_known(known, image)
     no_hole = known.flatten(1).all(dim=1).nonzero().flatten().tolist()
     if no_hole:
         raise ValueError(f"every image needs at least one hole pixel (known == False); images {no_hole} have none")

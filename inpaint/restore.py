@@ -37,6 +37,7 @@ from .checkpoint import Checkpoint
 from .config import TrainConfig
 from .diffusion import DiffusionConfig
 from .fill import REPAINT_SAMPLER, SamplerConfig, fill
+from .masks import check_known
 from .patches import Box, valid_offsets
 from .sampling import Progress, repaint_schedule
 from .train import StepCallback, train
@@ -102,13 +103,12 @@ def restore_config(
 
 def _hole_map(known: Tensor) -> Tensor:
     """(H, W) bool, True in the hole, from ``known`` (1, 1, H, W) or (H, W)."""
-    if not isinstance(known, Tensor) or known.dtype != torch.bool or known.ndim not in (2, 4):
-        raise ValueError("known must be a bool tensor (1, 1, H, W) or (H, W), True at known pixels")
-    if known.ndim == 4:
-        if known.shape[:2] != (1, 1):
-            raise ValueError(f"known must have shape (1, 1, H, W), got {tuple(known.shape)}")
-        known = known[0, 0]
-    return ~known.cpu()
+    if isinstance(known, Tensor) and known.ndim == 2:  # one image's mask, (H, W)
+        known = known[None, None]
+    check_known(known)
+    if known.shape[0] != 1:
+        raise ValueError(f"known must be one image's mask, (1, 1, H, W) or (H, W); got {tuple(known.shape)}")
+    return ~known[0, 0].cpu()
 
 
 def check_restore(image: Tensor, known: Tensor, config: TrainConfig) -> None:

@@ -1,10 +1,16 @@
 """Samplers, as plain functions over a denoiser ``(x_t, t) -> x0``.
 
+A sampler knows only its denoiser: what the denoiser is conditioned on, and
+what is done to its x0 estimate, is the denoiser's business.  The reference's
+clipping of the estimate to [-1, 1] and its known-region pasting are the
+wrapper :func:`known_region`; ``known``, ``x_known`` and ``clip`` given to a
+sampler wrap its denoiser so, and the returned image's known pixels equal
+``x_known``'s exactly.  RePaint alone uses ``known`` in its own step: its
+merge of the noised known part with the model's draw is the algorithm.
+
 Every sampler takes a ``torch.Generator`` for its noise (or a sequence of
 them, one per batch row, so that a row's noise does not depend on the rest of
-the batch) and an optional ``progress(done, total)`` callback, and when given
-``known`` and ``x_known`` returns an image whose known pixels equal
-``x_known``'s exactly.
+the batch) and an optional ``progress(done, total)`` callback.
 
 Timestep lists come from pure functions (:func:`strided_timesteps`,
 :func:`karras_timesteps`, :func:`repaint_schedule`) so tests can check them.
@@ -25,8 +31,9 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from .diffusion import Denoiser, to_eps
-from .schedule import NoiseSchedule, _bcast, posterior, q_jump, q_sample
+from .diffusion import Denoiser
+from .masks import check_known
+from .schedule import NoiseSchedule, _bcast, ddim_step, posterior, q_jump, q_sample
 
 SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 GRIDS = ("strided", "karras")
@@ -167,6 +174,30 @@ def _paste(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
     return torch.where(known, x_known, x)
 
 
+def known_region(denoiser: Denoiser, known: Tensor | None = None, x_known: Tensor | None = None, *,
+                 clip: bool = True) -> Denoiser:
+    """``denoiser`` whose x0 estimate is clipped to [-1, 1] (``clip``) and whose known pixels are
+    ``x_known``'s: the reference's sampler (Cherel et al. 2024) applies both before every posterior step.
+
+    Parameters
+    ----------
+    known : Tensor (B, 1, H, W) bool, optional
+        True at known pixels; None pastes nothing.
+    x_known : Tensor (B, C, H, W), optional
+        The values of the known pixels.
+    """
+    if known is not None:
+        check_known(known, x_known)
+    if known is None and not clip:
+        return denoiser
+
+    def denoise(x_t: Tensor, t: Tensor) -> Tensor:
+        x0 = denoiser(x_t, t)
+        return _paste(x0.clamp(-1, 1) if clip else x0, known, x_known)
+
+    return denoise
+
+
 def noise_like(like: Tensor, generator: Generators | None, dtype: torch.dtype | None = None) -> Tensor:
     """Standard normal noise of ``like``'s shape; with a sequence of generators, row i comes from the i-th
     alone, so a row's noise does not depend on the other rows of the batch."""
@@ -180,15 +211,19 @@ def noise_like(like: Tensor, generator: Generators | None, dtype: torch.dtype | 
     return torch.stack(rows)
 
 
-def _x0_estimate(denoiser: Denoiser, x: Tensor, t: int, known, x_known, clip: bool) -> Tensor:
-    x0 = denoiser(x, torch.full((x.shape[0],), t, device=x.device, dtype=torch.long))
-    if clip:
-        x0 = x0.clamp(-1, 1)
-    return _paste(x0, known, x_known)
+def x0_at(denoiser: Denoiser, x: Tensor, t: int) -> Tensor:
+    """The denoiser's x0 estimate at the integer timestep ``t`` for every row of ``x``."""
+    return denoiser(x, torch.full((x.shape[0],), t, device=x.device, dtype=torch.long))
 
 
-def _pairs(timesteps: Sequence[int]) -> list[tuple[int, int]]:
-    ts = list(timesteps) + [-1]
+def _tick(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _pairs(timesteps: Sequence[int] | None, T: int) -> list[tuple[int, int]]:
+    """Consecutive (t, s) of a decreasing timestep list (default all T) ending at -1, the clean image."""
+    ts = list(range(T - 1, -1, -1) if timesteps is None else timesteps) + [-1]
     if any(b >= a for a, b in zip(ts, ts[1:])):
         raise ValueError("timesteps must be strictly decreasing and >= 0")
     return list(zip(ts, ts[1:]))
@@ -274,21 +309,27 @@ def sample_ddpm(
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
-    pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    pairs = _pairs(timesteps, schedule.T)
+    denoiser = known_region(denoiser, known, x_known, clip=clip)
     hole = None if known is None else ~known
     x = x_T
     for i, (t, s) in enumerate(pairs):
-        x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
+        x0 = x0_at(denoiser, x, t)
         mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
         if variance == "analytic" and s >= 0:
-            a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
-            c0 = a_s.sqrt() * (1 - a_t / a_s) / (1 - a_t)
-            extra = _bcast(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
-            var = var + (extra if hole is None else extra * hole)
+            var = var + _x0_uncertainty(schedule, x0, x, t, s, hole, data_var)
         x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
-        if progress is not None:
-            progress(i + 1, len(pairs))
+        _tick(progress, i + 1, len(pairs))
     return _paste(x, known, x_known)
+
+
+def _x0_uncertainty(schedule: NoiseSchedule, x0: Tensor, x: Tensor, t: int, s: int, hole: Tensor | None,
+                    data_var: float | Tensor) -> Tensor:
+    """Analytic-DPM's addition to the step's variance: c0^2 Var(x0 | x_t), on the hole only when there is one."""
+    a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
+    c0 = a_s.sqrt() * (1 - a_t / a_s) / (1 - a_t)  # the weight of x0 in the posterior mean
+    extra = _bcast(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
+    return extra if hole is None else extra * hole
 
 
 @torch.no_grad()
@@ -307,29 +348,20 @@ def sample_ddim(
 ) -> Tensor:
     """DDIM (Song et al. 2021, eq. 12) with stochasticity ``eta``.
 
-    x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s - sigma^2) eps + sigma z, with
-    sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s) and eps
-    recomputed from the (clipped, pasted) x0.  ``eta = 0`` is deterministic;
-    ``eta = 1`` on the full schedule is ancestral DDPM.  Other parameters as in
-    :func:`sample_ddpm`.
+    Each step is :func:`inpaint.schedule.ddim_step` from the (clipped, pasted)
+    x0 estimate.  ``eta = 0`` is deterministic; ``eta = 1`` on the full schedule
+    is ancestral DDPM.  Other parameters as in :func:`sample_ddpm`.
     """
     if eta < 0:
         raise ValueError(f"eta must be >= 0, got {eta}")
-    pairs = _pairs(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
+    pairs = _pairs(timesteps, schedule.T)
+    denoiser = known_region(denoiser, known, x_known, clip=clip)
     x = x_T
     for i, (t, s) in enumerate(pairs):
-        x0 = _x0_estimate(denoiser, x, t, known, x_known, clip)
-        a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
-        if s < 0:
-            x = x0
-        else:
-            sigma = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).sqrt()
-            eps = to_eps(x0, x, a_t.expand(x.shape[0]))
-            x = a_s.sqrt().item() * x0 + (1 - a_s - sigma**2).clamp(min=0).sqrt().item() * eps
-            if eta > 0:
-                x = x + sigma.item() * noise_like(x, generator)
-        if progress is not None:
-            progress(i + 1, len(pairs))
+        x0 = x0_at(denoiser, x, t)
+        noise = noise_like(x, generator) if eta > 0 and s >= 0 else None
+        x = ddim_step(schedule, x0, x, t, s, eta, noise)
+        _tick(progress, i + 1, len(pairs))
     return _paste(x, known, x_known)
 
 
@@ -357,28 +389,22 @@ def sample_repaint(
     ``timesteps`` (default: all T) is :func:`repaint_schedule`; with
     ``jump_n_sample = 1`` this is plain replacement sampling.
     """
-    ts = list(range(schedule.T - 1, -1, -1) if timesteps is None else timesteps)
-    _pairs(ts)  # validates
-    ascending = ts[::-1]  # position p -> timestep; position -1 -> clean image
-
-    def timestep(p: int) -> int:
-        return ascending[p] if p >= 0 else -1
-
-    walk = repaint_schedule(len(ts), jump_length, jump_n_sample)
+    ts = [t for t, _ in _pairs(timesteps, schedule.T)]  # validated, descending
+    ascending = ts[::-1]  # position p of the walk -> timestep; position -1 -> the clean image
+    walk = [ascending[p] if p >= 0 else -1 for p in repaint_schedule(len(ts), jump_length, jump_n_sample)]
+    check_known(known, x_known)
+    denoiser = known_region(denoiser, clip=clip)  # no pasting: the merge below is RePaint's own
     x = x_T
-    for i, (p, q) in enumerate(zip(walk, walk[1:])):
-        t, s = _long(timestep(p), x), _long(timestep(q), x)
-        if q < p:  # reverse step t -> s
-            x0 = _x0_estimate(denoiser, x, timestep(p), None, None, clip)
-            mean, var = posterior(schedule, x0, x, t, s)
-            if q >= 0:
+    for i, (t, s) in enumerate(zip(walk, walk[1:])):
+        if s < t:  # reverse step t -> s (Alg. 1, lines 4-8)
+            mean, var = posterior(schedule, x0_at(denoiser, x, t), x, _long(t, x), _long(s, x))
+            if s >= 0:
                 unknown = mean + var.sqrt() * noise_like(x, generator)
-                known_part = q_sample(schedule, x_known, s, noise_like(x, generator))
+                known_part = q_sample(schedule, x_known, _long(s, x), noise_like(x, generator))
             else:
                 unknown, known_part = mean, x_known
             x = torch.where(known, known_part, unknown)
-        else:  # forward re-noising t -> s, s > t
-            x = q_jump(schedule, x, t, s, noise_like(x, generator))
-        if progress is not None:
-            progress(i + 1, len(walk) - 1)
+        else:  # forward re-noising t -> s, s > t (line 13)
+            x = q_jump(schedule, x, _long(t, x), _long(s, x), noise_like(x, generator))
+        _tick(progress, i + 1, len(walk) - 1)
     return _paste(x, known, x_known)

@@ -3,5 +3,5 @@
 # Run from anywhere; needs the inpaint package installed (pip install -e .).
 set -e
 here="$(cd "$(dirname "$0")" && pwd)"
-python -m inpaint.cli_masks regenerate --root "$here"
+python -m inpaint.cli.masks regenerate --root "$here"
 python "$here/make_figures.py"
