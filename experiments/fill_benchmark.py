@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from restore_benchmark import HOLE_FRACTION, scattered_holes, tiled_image
+from restore_benchmark import HOLE_FRACTION, tiled_image
 
 RESULTS = Path(__file__).parent / "results"
 LIMIT_MIB = 2048
@@ -42,12 +42,13 @@ def main() -> None:
     args = parser.parse_args()
 
     from inpaint.io import read_image, write_image
+    from inpaint.masks import scattered_ellipses_mask
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         image = tiled_image(args.size)
         write_image(image, tmp / "big.png")
-        hole = scattered_holes(args.size, seed=args.size)
+        hole = ~scattered_ellipses_mask(args.size, seed=args.size, fraction=HOLE_FRACTION)[0, 0].numpy()
         Image.fromarray(hole.astype(np.uint8) * 255).save(tmp / "mask.png")
         del image
         command = [sys.executable, "-m", "inpaint", "fill", str(tmp / "big.png"), "--mask", str(tmp / "mask.png"),

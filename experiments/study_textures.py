@@ -12,12 +12,14 @@ to experiments/results/textures/.
 
 from __future__ import annotations
 
+import os
 import sys
 from os.path import relpath
 
 from matplotlib.figure import Figure
 
 import studylib as S
+from inpaint.cli.compare import CACHE_ENV
 from inpaint.cli.progress import bars
 from inpaint.compare import CompareConfig, merge_compare, run_compare
 from inpaint.evaluate import overall
@@ -43,7 +45,7 @@ def main() -> None:
     for family in families:
         config = CompareConfig(masks=relpath(S.ROOT / "masks" / f"{family}-64"), crops=args.crops,
                                samples=args.samples, checkpoints=relpath(S.ROOT / "data" / "checkpoints"),
-                               diffusion=DIFFUSION)
+                               diffusion=DIFFUSION, cache=os.environ.get(CACHE_ENV))  # as `inpaint compare` reads it
         if args.merge:  # every shard ran its block of each family's (texture, method) pairs
             summary = merge_compare(folder / family, argv=sys.argv)
         else:

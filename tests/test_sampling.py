@@ -559,3 +559,39 @@ def test_one_generator_per_image_makes_its_fills_independent_of_the_batch(sample
     assert (swapped[:, 1] - both[:, 1]).abs().max() > 1e-3  # the image's own generator decides its noise
     with pytest.raises(ValueError, match="3 generators for 2 images"):
         fill(model, config, x_known, known, sampler=sampler, generator=[_gen(0)] * 3)
+
+
+def test_ddim_step_with_eta_one_is_the_posterior_draw():
+    from inpaint.schedule import ddim_step, posterior
+
+    sch = NoiseSchedule.linear(50)
+    g = torch.Generator().manual_seed(5)
+    x0, x_t, z = (torch.randn(2, 3, 4, 4, generator=g, dtype=torch.float64) for _ in range(3))
+    for t in (49, 20, 1):
+        mean, var = posterior(sch, x0, x_t, torch.full((2,), t))
+        torch.testing.assert_close(ddim_step(sch, x0, x_t, t, t - 1, 1.0, z), mean + var.sqrt() * z)
+    assert ddim_step(sch, x0, x_t, 0, -1) is x0
+
+
+def test_known_region_clips_and_pastes_the_estimate():
+    from inpaint.sampling import known_region
+
+    x_known = torch.full((1, 1, 2, 2), 0.5)
+    known = torch.tensor([[[[True, False], [False, True]]]])
+    den = known_region(lambda x, t: 3 * x, known, x_known)
+    out = den(torch.ones(1, 1, 2, 2), torch.zeros(1, dtype=torch.long))
+    assert out.tolist() == [[[[0.5, 1.0], [1.0, 0.5]]]]
+    raw = lambda x, t: x  # noqa: E731
+    assert known_region(raw, clip=False) is raw
+    with pytest.raises(ValueError, match="bool tensor"):
+        known_region(raw, known.float(), x_known)
+
+
+def test_one_default_sampler_per_method():
+    from inpaint.fill import DEFAULT_SAMPLER, QUICK_REPAINT_SAMPLER, REPAINT_SAMPLER
+
+    assert SamplerConfig().resolved("diffusion") == DEFAULT_SAMPLER
+    assert SamplerConfig().resolved("repaint") == REPAINT_SAMPLER == SamplerConfig.default_for("repaint")
+    assert SamplerConfig.default_for("repaint", quick=True) == QUICK_REPAINT_SAMPLER
+    assert (REPAINT_SAMPLER.steps, REPAINT_SAMPLER.jump_length, REPAINT_SAMPLER.jump_n_sample) == (250, 10, 10)
+    assert SamplerConfig(steps=40).resolved("diffusion").steps == 40
