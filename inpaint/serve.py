@@ -207,7 +207,10 @@ def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) ->
     tmp = tempfile.TemporaryDirectory(prefix="inpaint-serve-")
     server = _Server(limits, Path(tmp.name))
     if image is not None:
-        server.initial = server.load_image(Path(image), Path(image).name)
+        try:
+            server.initial = server.load_image(Path(image), Path(image).name)
+        except HTTPError as exc:
+            raise ValueError(f"{image}: {exc}") from None
 
     async def index(request: Request) -> Response:
         return FileResponse(static_folder() / "index.html", headers={"Cache-Control": "no-store"})

@@ -225,3 +225,13 @@ def test_bad_jobs_get_a_4xx_with_a_message(client):
     _error(client.get("/api/jobs/0123456789abcdef"), 404, "no job")
     _error(client.get("/api/results/0123456789abcdef.png"), 404, "no result")
     _error(client.get(f"/api/images/{image}/alpha-mask.png"), 404, "no alpha")
+
+
+def test_the_image_given_at_start_is_offered_to_the_page(tmp_path):
+    Image.fromarray(cork()).save(tmp_path / "start.png")
+    with TestClient(create_app(image=tmp_path / "start.png")) as c:
+        record = c.get("/api/info").json()["image"]
+        assert (record["name"], record["width"], record["height"]) == ("start.png", W, H)
+        assert c.get(f"/api/images/{record['id']}/preview.png").status_code == 200
+    with pytest.raises(ValueError, match="more than the 100"):
+        create_app(image=tmp_path / "start.png", limits=Limits(max_pixels=100))

@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const MAX_CARDS = 4;
 const UNDO_DEPTH = 30;
+const COMPARE_WIDTH = 448;  // px: the before / after view enlarges smaller images up to this
 
 const state = {
   image: null,        // the server's record of the open image: id, name, width, height, mode, bits
@@ -345,7 +346,7 @@ async function addCard(card) {
     <button class="remove" title="Remove">&times;</button></div>`;
   el.querySelector("img").src = `/api/results/${card.result}/preview.png`;
   el.querySelector(".title").textContent = card.label;
-  el.querySelector(".time").textContent = `${card.seconds.toFixed(2)} s`;
+  el.querySelector(".time").textContent = `filled in ${card.seconds.toFixed(2)} s`;
   el.querySelector(".download").setAttribute("download", `${stem}-${card.label.split(" ")[0].replace("/", "-")}.png`);
   el.addEventListener("click", (event) => { if (!event.target.closest("a, button")) showCard(card); });
   el.querySelector(".remove").addEventListener("click", () => removeCard(card));
@@ -369,7 +370,11 @@ async function showCard(card) {
   for (const c of state.cards) c.el.classList.toggle("shown", c === card);
   $("before").src = card.before;
   $("after").src = `/api/results/${card.result}/preview.png`;
-  $("shown-label").textContent = `(${card.label}; left of the line: the hole in red, right: the fill)`;
+  $("shown-label").textContent = card.label;
+  // Small images are shown enlarged by a whole factor, so that their pixels stay square and sharp.
+  const width = card.image.width;
+  const scale = width < COMPARE_WIDTH ? Math.max(1, Math.floor(COMPARE_WIDTH / width)) : 1;
+  $("before").style.width = `${width * scale}px`;
   await loadImage($("after").src);
 }
 
