@@ -139,6 +139,13 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
     colour = _colour(image, channels)
     if request.method in INSTANT and colour.shape[1] not in (1, 3):
         raise ValueError(f"{request.method} fills grey or RGB images; this one has {colour.shape[1]} colour channels")
+    if request.method == "patchmatch":
+        from .baselines import _patchmatch_module
+
+        try:
+            _patchmatch_module()
+        except RuntimeError as exc:  # the optional package is missing: a message for the page, not a bug
+            raise ValueError(str(exc)) from None
     if request.method == "model":
         ckpt, _ = _shipped(request.model)
         want = ckpt.config.model.image_channels

@@ -294,7 +294,7 @@ async function poll(job) {
     progress.value = record.done;
     const count = record.total > 1 ? ` ${record.done}/${record.total}` : "";
     say(`${record.label}: ${record.phase}${count}, ${record.seconds.toFixed(1)} s`);
-    setTimeout(() => poll(job), 200);
+    setTimeout(() => poll(job), record.seconds < 3 ? 80 : 250);  // short fills show up at once
     return;
   }
   finishJob(job);
