@@ -78,7 +78,7 @@ def serve(image, port, host, open_browser, max_pixels, max_mb, threads) -> None:
     if host not in LOCAL_HOSTS:
         click.echo(f"warning: listening on {host}, not only on this machine: anyone who can reach it can upload "
                    "images and run fills; there is no login", err=True)
-    click.echo(f"inpaint serve: {url}  (Ctrl-C stops it)", err=False)
+    click.echo(f"inpaint serve: {url}  (Ctrl-C stops it)")
     if open_browser:
         import webbrowser
 

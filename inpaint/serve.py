@@ -75,7 +75,7 @@ class Limits:
 
     max_bytes: int = 50 * 2**20
     max_pixels: int = 4096 * 4096
-    keep: int = 16
+    keep: int = 8
 
 
 class HTTPError(Exception):

@@ -73,6 +73,9 @@ async function showImage(record) {
   touchMask();
   $("hint").hidden = true;
   $("image-info").textContent = `${record.name}: ${record.width}x${record.height}, ${record.mode}, ${record.bits}-bit`;
+  const rgb = record.channels === 3 || record.channels === 4;  // colour channels (alpha aside): the prior is RGB
+  $("prior").checked = rgb;
+  $("prior").disabled = !rgb;
   zoomFit();
   say("Paint the hole, then Fill.");
   if (record.transparent) {
@@ -342,12 +345,13 @@ async function addCard(card) {
   const stem = card.image.name.replace(/\.[^.]*$/, "");
   el.innerHTML = `<img alt=""><p class="title"></p><p class="muted time"></p>
     <div class="links"><a class="download" href="/api/results/${card.result}.png">Result PNG</a>
-    <a class="download-mask" href="/api/results/${card.result}/mask.png" download="${stem}-mask.png">Mask PNG</a>
+    <a class="download-mask" href="/api/results/${card.result}/mask.png">Mask PNG</a>
     <button class="remove" title="Remove">&times;</button></div>`;
   el.querySelector("img").src = `/api/results/${card.result}/preview.png`;
   el.querySelector(".title").textContent = card.label;
   el.querySelector(".time").textContent = `filled in ${card.seconds.toFixed(2)} s`;
   el.querySelector(".download").setAttribute("download", `${stem}-${card.label.split(" ")[0].replace("/", "-")}.png`);
+  el.querySelector(".download-mask").setAttribute("download", `${stem}-mask.png`);
   el.addEventListener("click", (event) => { if (!event.target.closest("a, button")) showCard(card); });
   el.querySelector(".remove").addEventListener("click", () => removeCard(card));
   card.el = el;
