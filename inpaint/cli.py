@@ -16,6 +16,7 @@ from .cli_compare import merge as merge_command
 from .cli_fill import fill as fill_command
 from .cli_masks import masks as masks_group
 from .cli_restore import restore as restore_command
+from .cli_serve import serve as serve_command
 from .config import LR_DECAYS, PRECISIONS, TrainConfig
 from .diffusion import NOISE_LEVELS, PREDICTIONS, WEIGHTINGS, DiffusionConfig
 from .io import read_image
@@ -42,6 +43,7 @@ cli.add_command(compare_command)
 cli.add_command(merge_command)
 cli.add_command(restore_command)
 cli.add_command(fill_command)
+cli.add_command(serve_command)
 
 
 @cli.command("train-texture")
