@@ -68,6 +68,7 @@ def test_the_wheel_holds_the_shipped_data_and_nothing_else(installed):
     assert "inpaint/_masks/thick-64/manifest.json" in names and "inpaint/_masks/thick-64/0099.png" in names
     assert "inpaint/_data/cork.png" in names and "inpaint/_data/checkpoints/cork/diffusion.pt" in names
     assert "inpaint/_weights/alexnet_features.npz" in names and "inpaint/_weights/LICENSE-torchvision" in names
+    assert {"inpaint/_static/index.html", "inpaint/_static/app.js", "inpaint/_static/style.css"} <= set(names)
     assert not [n for n in names if "unseen" in n or n.startswith(("experiments/", "tests/", "data/", "masks/"))]
 
 

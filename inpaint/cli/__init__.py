@@ -29,6 +29,7 @@ COMMANDS = {
     "masks": ("inpaint.cli.masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),
     "merge": ("inpaint.cli.compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
     "restore": ("inpaint.cli.restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
+    "serve": ("inpaint.cli.serve:serve", "A local page to paint a hole in IMAGE, fill it, and compare methods."),
     "train-texture": ("inpaint.cli.train:train_texture",
                       "Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork)."),
 }

@@ -1,0 +1,420 @@
+"""``inpaint serve``: a local page to paint a hole, fill it, and compare methods (a Starlette app).
+
+The page (``inpaint/_static/``: HTML, CSS and JavaScript, no build step) talks
+to this JSON API; every fill is a call into the library
+(:mod:`inpaint.cli.server_methods`), run as a job of :mod:`inpaint.cli.server_jobs`.
+
+==========================================  ============================================================
+route                                       what
+==========================================  ============================================================
+``GET /api/info``                           methods, shipped models, limits, the image given at start
+``POST /api/images?name=N``                 upload an image (the raw file as the body) -> its id
+``GET /api/images/{id}/preview.png``        8-bit PNG for display
+``GET /api/images/{id}/alpha-mask.png``     its transparent pixels as a mask (404 when it has none)
+``POST /api/images/{id}/mask``              a mask file (raw body, white = hole) checked -> normalized PNG
+``POST /api/jobs``                          JSON: image id, mask (PNG data URL), method, options -> job
+``GET /api/jobs/{id}``                      state, phase, progress, error, result id
+``POST /api/jobs/{id}/cancel``              stop the job at its next step
+``GET /api/results/{id}.png``               the result in the image's own mode and bit depth
+``GET /api/results/{id}/preview.png``       8-bit PNG for display
+``GET /api/results/{id}/mask.png``          the hole it filled (white = hole)
+==========================================  ============================================================
+
+Safe by default: images are referred to by ids the server makes, never by
+paths; uploads are bounded in bytes and in pixels (checked from the header,
+before decoding, on top of Pillow's decompression-bomb guard in
+:mod:`inpaint.image_files`); nothing received is unpickled; bad requests get
+a 4xx with ``{"error": message}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import secrets
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, fields
+from importlib import resources
+from pathlib import Path
+
+import torch
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..io import ImageFormatError, ImageInfo, image_size, read_image, read_mask, split_alpha, write_image, write_mask
+from .server_jobs import Busy, JobRunner
+from .server_methods import INSTANT, METHODS, FillRequest, check_request, run_request
+
+__all__ = ["Limits", "create_app", "static_folder"]
+
+log = logging.getLogger("inpaint.serve")
+_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the server accepts.
+
+    Attributes
+    ----------
+    max_bytes : int
+        Largest upload (image or mask file), in bytes.
+    max_pixels : int
+        Largest image, in pixels (width x height, from the file's header).
+    keep : int
+        Images and results kept in memory; older ones are forgotten.
+    """
+
+    max_bytes: int = 50 * 2**20
+    max_pixels: int = 4096 * 4096
+    keep: int = 8
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Stored:
+    """An uploaded image, or a result: pixels (1, C, H, W) in [-1, 1] and how to write them back."""
+
+    name: str
+    pixels: torch.Tensor
+    info: ImageInfo
+    known: torch.Tensor | None = None
+    label: str = ""
+    seconds: float = 0.0
+
+
+def static_folder() -> Path:
+    """The page's files, shipped as package data."""
+    folder = resources.files("inpaint").joinpath("_static")
+    if not isinstance(folder, Path) or not folder.is_dir():
+        raise FileNotFoundError(f"the page of inpaint serve is missing from {folder}; reinstall inpaint")
+    return folder
+
+
+class _Store:
+    """Images and results by server-made id, the oldest forgotten past ``keep``."""
+
+    def __init__(self, keep: int):
+        self.keep, self.items, self.lock = keep, OrderedDict(), threading.Lock()
+
+    def add(self, item: Stored) -> str:
+        key = secrets.token_hex(8)
+        with self.lock:
+            self.items[key] = item
+            while len(self.items) > self.keep:
+                self.items.popitem(last=False)
+        return key
+
+    def get(self, key: str, what: str) -> Stored:
+        item = self.items.get(key) if _ID.match(key) else None
+        if item is None:
+            raise HTTPError(404, f"no {what} {key!r} here (the server keeps the last {self.keep}; upload it again)")
+        return item
+
+
+def _safe_stem(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem)[:60].strip("._")
+    return stem or "image"
+
+
+class _Server:
+    """The state behind the routes: stores, the job runner, a scratch folder for files in flight."""
+
+    def __init__(self, limits: Limits, workdir: Path):
+        self.limits, self.workdir = limits, workdir
+        self.images, self.results = _Store(limits.keep), _Store(limits.keep)
+        self.runner = JobRunner(keep=4 * limits.keep,
+                                on_error=lambda job, text: log.error("job %s (%s) failed:\n%s", job.id, job.label, text))
+        self.initial: dict | None = None
+
+    def scratch(self, suffix: str) -> Path:
+        return self.workdir / f"{secrets.token_hex(8)}{suffix}"
+
+    # --- images --------------------------------------------------------------------------------------------------
+
+    def load_image(self, path: Path, name: str) -> dict:
+        """Read an image file after the pixel limit; store it; its record for the page."""
+        h, w = image_size(path)
+        if h * w > self.limits.max_pixels:
+            raise HTTPError(413, f"the image is {w}x{h} = {w * h:,} pixels, more than the {self.limits.max_pixels:,} "
+                                 "this server accepts (inpaint serve --max-pixels)")
+        pixels, info = read_image(path)
+        key = self.images.add(Stored(name=name, pixels=pixels, info=info))
+        return self.image_record(key)
+
+    def image_record(self, key: str) -> dict:
+        item = self.images.get(key, "image")
+        transparent = info_has_alpha(item.info) and bool((item.pixels[:, -1] < 0).any())
+        return {"id": key, "name": item.name, "width": item.info.size[1], "height": item.info.size[0],
+                "mode": item.info.mode, "bits": item.info.bits, "channels": item.info.channels,
+                "transparent": transparent}
+
+    def png(self, write) -> bytes:
+        path = self.scratch(".png")
+        try:
+            write(path)
+            return path.read_bytes()
+        finally:
+            path.unlink(missing_ok=True)
+
+    def preview(self, pixels: torch.Tensor) -> bytes:
+        """8-bit PNG of grey, grey + alpha, RGB or RGBA pixels, for the browser (which cannot show TIFF)."""
+        return self.png(lambda path: write_image(pixels, path))
+
+    def read_mask_file(self, path: Path, image: Stored) -> torch.Tensor:
+        return read_mask(path, size=image.info.size)
+
+
+def info_has_alpha(info: ImageInfo) -> bool:
+    return info.channels in (2, 4)
+
+
+async def _body(request: Request, limit: int, what: str) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPError(413, f"the {what} is {int(declared):,} bytes, more than the {limit:,} this server accepts")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(413, f"the {what} is more than the {limit:,} bytes this server accepts")
+        chunks.append(chunk)
+    if size == 0:
+        raise HTTPError(400, f"the request has no {what}: send the file as the body")
+    return b"".join(chunks)
+
+
+def _user_error(exc: Exception) -> HTTPError:
+    message = str(exc)
+    return HTTPError(400, message)
+
+
+def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) -> Starlette:
+    """The application; ``image``, a file, is loaded at start (its errors raise here, before serving)."""
+    tmp = tempfile.TemporaryDirectory(prefix="inpaint-serve-")
+    server = _Server(limits, Path(tmp.name))
+    if image is not None:
+        try:
+            server.initial = server.load_image(Path(image), Path(image).name)
+        except HTTPError as exc:
+            raise ValueError(f"{image}: {exc}") from None
+
+    async def index(request: Request) -> Response:
+        return FileResponse(static_folder() / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def info(request: Request) -> Response:
+        from ..shipped import model_names
+
+        return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": model_names(),
+                             "limits": {"max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels},
+                             "image": server.initial})
+
+    async def upload_image(request: Request) -> Response:
+        name = request.query_params.get("name", "image.png")
+        data = await _body(request, limits.max_bytes, "image")
+        path = server.scratch(Path(name).suffix.lower()[:8] if re.match(r"^\.[A-Za-z0-9]+$", Path(name).suffix)
+                              else "")
+        path.write_bytes(data)
+        try:
+            record = await run_in_threadpool(server.load_image, path, Path(name).name)
+        except ImageFormatError as exc:
+            raise HTTPError(415 if "not an image" in str(exc) else 400,
+                            str(exc).replace(str(path), name)) from None
+        finally:
+            path.unlink(missing_ok=True)
+        return JSONResponse(record, status_code=201)
+
+    async def image_preview(request: Request) -> Response:
+        item = server.images.get(request.path_params["id"], "image")
+        return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+
+    async def alpha_mask(request: Request) -> Response:
+        item = server.images.get(request.path_params["id"], "image")
+        try:
+            _, known = split_alpha(item.pixels, item.info, name=item.name)
+        except ImageFormatError as exc:
+            raise HTTPError(404, str(exc)) from None
+        return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
+
+    async def upload_mask(request: Request) -> Response:
+        item = server.images.get(request.path_params["id"], "image")
+        data = await _body(request, limits.max_bytes, "mask")
+        known = await run_in_threadpool(_decode_mask, server, data, item, "the mask file")
+        return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
+
+    async def start_job(request: Request) -> Response:
+        body = await _json(request, limits.max_bytes)
+        item = server.images.get(_field(body, "image", str), "image")
+        mask = _field(body, "mask", str)
+        data = _data_url(mask)
+        known = await run_in_threadpool(_decode_mask, server, data, item, "the painted mask")
+        fill_request = _fill_request(body)
+        try:
+            await run_in_threadpool(check_request, fill_request, item.pixels, item.info.channels, known)
+        except (ValueError, FileNotFoundError) as exc:
+            raise _user_error(exc) from None
+
+        def work(report):
+            out = run_request(fill_request, item.pixels, item.info.channels, known, report)
+            return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
+                                             label=fill_request.label))
+
+        try:
+            job = server.runner.submit(fill_request.label, work)
+        except Busy as exc:
+            raise HTTPError(409, str(exc)) from None
+        return JSONResponse(_job_record(server, job), status_code=202)
+
+    async def job_status(request: Request) -> Response:
+        return JSONResponse(_job_record(server, _job(server, request.path_params["id"])))
+
+    async def cancel_job(request: Request) -> Response:
+        job = _job(server, request.path_params["id"])
+        server.runner.cancel(job.id)
+        return JSONResponse(_job_record(server, job))
+
+    async def result_file(request: Request) -> Response:
+        item = server.results.get(request.path_params["id"], "result")
+        data = await run_in_threadpool(server.png, lambda p: write_image(item.pixels, p, item.info))
+        method = _safe_stem(item.label.split(" ")[0].replace("/", "-"))
+        filename = f"{_safe_stem(item.name)}-{method}.png"
+        return Response(data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    async def result_preview(request: Request) -> Response:
+        item = server.results.get(request.path_params["id"], "result")
+        return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+
+    async def result_mask(request: Request) -> Response:
+        item = server.results.get(request.path_params["id"], "result")
+        filename = f"{_safe_stem(item.name)}-mask.png"
+        return Response(server.png(lambda p: write_mask(item.known, p)), media_type="image/png",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+    async def http_error(request: Request, exc: HTTPError) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
+    routes = [
+        Route("/", index),
+        Route("/api/info", info),
+        Route("/api/images", upload_image, methods=["POST"]),
+        Route("/api/images/{id}/preview.png", image_preview),
+        Route("/api/images/{id}/alpha-mask.png", alpha_mask),
+        Route("/api/images/{id}/mask", upload_mask, methods=["POST"]),
+        Route("/api/jobs", start_job, methods=["POST"]),
+        Route("/api/jobs/{id}", job_status),
+        Route("/api/jobs/{id}/cancel", cancel_job, methods=["POST"]),
+        Route("/api/results/{id}.png", result_file),
+        Route("/api/results/{id}/preview.png", result_preview),
+        Route("/api/results/{id}/mask.png", result_mask),
+        Mount("/static", StaticFiles(directory=static_folder()), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPError: http_error, Exception: internal_error})
+    app.state.server = server
+    app.state.tmp = tmp  # removed with the app
+    return app
+
+
+# --- request parsing ------------------------------------------------------------------------------------------------
+
+
+async def _json(request: Request, limit: int) -> dict:
+    import json
+
+    data = await _body(request, limit, "JSON body")
+    try:
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPError(400, "the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise HTTPError(400, "the body must be a JSON object")
+    return body
+
+
+def _field(body: dict, key: str, kind: type):
+    if key not in body:
+        raise HTTPError(400, f"the request has no {key!r}")
+    value = body[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise HTTPError(400, f"{key!r} must be a {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+_OPTION_TYPES = {"method": (str,), "model": (str,), "steps": (int, type(None)), "seed": (int,),
+                 "minutes": (int, float, type(None)), "train_steps": (int, type(None)), "crop": (int,),
+                 "batch": (int,), "init": (str,)}
+
+
+def _fill_request(body: dict) -> FillRequest:
+    """The job's options, each of a known name and type, as a FillRequest (400 otherwise)."""
+    known_keys = {f.name for f in fields(FillRequest)}
+    options = {}
+    for key, value in body.items():
+        if key in ("image", "mask"):
+            continue
+        if key not in known_keys:
+            raise HTTPError(400, f"unknown option {key!r}; options: {', '.join(sorted(known_keys))}")
+        if not isinstance(value, _OPTION_TYPES[key]) or isinstance(value, bool):
+            names = " or ".join("null" if t is type(None) else t.__name__ for t in _OPTION_TYPES[key])
+            raise HTTPError(400, f"{key!r} must be {names}, got {value!r}")
+        options[key] = value
+    if "method" not in options:
+        raise HTTPError(400, f"the request has no 'method' (one of {', '.join(METHODS)})")
+    try:
+        return FillRequest(**options)
+    except ValueError as exc:
+        raise HTTPError(400, str(exc)) from None
+
+
+def _data_url(value: str) -> bytes:
+    """The bytes of a ``data:image/png;base64,...`` URL (or of plain base64)."""
+    payload = value.split(",", 1)[1] if value.startswith("data:") and "," in value else value
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise HTTPError(400, "'mask' must be a PNG as a base64 data URL (data:image/png;base64,...)") from None
+
+
+def _decode_mask(server: _Server, data: bytes, image: Stored, what: str) -> torch.Tensor:
+    if not data:
+        raise HTTPError(400, f"{what} is empty")
+    path = server.scratch(".png")
+    path.write_bytes(data)
+    try:
+        return server.read_mask_file(path, image)
+    except ImageFormatError as exc:
+        message = str(exc).replace(f"{path}: ", "")
+        if "no hole" in message:
+            message = "the mask has no hole: paint the hole (white = hole in a mask file) before filling"
+        raise HTTPError(400, f"{what}: {message}") from None
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _job(server: _Server, key: str):
+    job = server.runner.get(key) if _ID.match(key) else None
+    if job is None:
+        raise HTTPError(404, f"no job {key!r} here")
+    return job
+
+
+def _job_record(server: _Server, job) -> dict:
+    record = job.snapshot()
+    record["result"] = job.result if job.state == "done" else None
+    return record

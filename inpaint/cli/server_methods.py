@@ -1,0 +1,228 @@
+"""The fills ``inpaint serve`` offers, each a call into the library: baselines, a shipped model, restore.
+
+=============  ===============================================================  =======
+method         library call                                                     speed
+=============  ===============================================================  =======
+``patchmatch`` :func:`inpaint.baselines.patchmatch`                             instant
+``telea``      :func:`inpaint.baselines.telea`                                  instant
+``ns``         :func:`inpaint.baselines.ns`                                     instant
+``model``      :func:`inpaint.restore.fill_windows` with a shipped checkpoint   seconds
+``restore``    :func:`inpaint.restore.restore` (trains on the image itself)     minutes
+=============  ===============================================================  =======
+
+An image with alpha (grey + alpha, RGBA) is filled on its colour channels and
+gets its alpha back with :func:`inpaint.io.join_alpha` (opaque in the filled
+hole). A grey image filled by an RGB model goes in as three equal channels and
+comes back as their mean. Every result equals the input at known pixels.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..fill import DEFAULT_SAMPLER, SamplerConfig
+from .server_jobs import Report
+
+__all__ = ["INSTANT", "METHODS", "FillRequest", "check_request", "run_request"]
+
+INSTANT = ("patchmatch", "telea", "ns")
+METHODS = (*INSTANT, "model", "restore")
+INITS = ("scratch", "prior")
+
+
+@dataclass(frozen=True)
+class FillRequest:
+    """What the page asks for.
+
+    Parameters
+    ----------
+    method : one of :data:`METHODS`
+    model : str
+        A shipped model name (``cork``, ``cork/regression``, ``prior``, ...) for ``method='model'``;
+        never a path: the page cannot name server files.
+    steps : int or None
+        Sampling steps (``model``: default the default sampler's; ``restore``: the library's default).
+    seed : int
+        Seed of the sampling noise and of restore's training.
+    minutes : float or None
+        ``restore``: the training budget in minutes; ``train_steps`` instead when None.
+    train_steps : int or None
+        ``restore``: a step count instead of a time budget.
+    crop, batch : int
+        ``restore``: side of the square training crops (a multiple of 8) and crops per step.
+    init : {'scratch', 'prior'}
+        ``restore``: train from scratch or fine-tune the shipped texture prior (RGB images).
+    """
+
+    method: str
+    model: str = "cork"
+    steps: int | None = None
+    seed: int = 0
+    minutes: float | None = 1.0
+    train_steps: int | None = None
+    crop: int = 64
+    batch: int = 16
+    init: str = "scratch"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        if self.steps is not None and not 1 <= self.steps <= 1000:
+            raise ValueError(f"steps must be between 1 and 1000, got {self.steps}")
+        if self.method == "restore":
+            if self.minutes is None and self.train_steps is None:
+                raise ValueError("restore needs a training budget: minutes, or train_steps")
+            if self.minutes is not None and not 0 < self.minutes <= 120:
+                raise ValueError(f"minutes must be more than 0 and at most 120, got {self.minutes}")
+            if self.train_steps is not None and not 1 <= self.train_steps <= 100_000:
+                raise ValueError(f"train_steps must be between 1 and 100000, got {self.train_steps}")
+            if self.crop < 8 or self.crop % 8:
+                raise ValueError(f"crop must be a multiple of 8 (at least 8), got {self.crop}")
+            if not 1 <= self.batch <= 64:
+                raise ValueError(f"batch must be between 1 and 64, got {self.batch}")
+            if self.init not in INITS:
+                raise ValueError(f"init must be one of {', '.join(INITS)}; got {self.init!r}")
+
+    @property
+    def label(self) -> str:
+        """A short name for the page: ``patchmatch``, ``cork (25 steps)``, ``restore (1 min)``."""
+        if self.method == "model":
+            return self.model + (f" ({self.steps} steps)" if self.steps else "")
+        if self.method == "restore":
+            budget = f"{self.minutes:g} min" if self.minutes is not None else f"{self.train_steps} steps"
+            return f"restore ({budget}{', prior' if self.init == 'prior' else ''})"
+        return self.method
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(name: str):
+    """(checkpoint, network) of a shipped model, loaded once."""
+    from ..checkpoint import load_checkpoint
+    from ..shipped import checkpoint
+
+    ckpt = load_checkpoint(checkpoint(name))  # a ValueError lists the shipped names
+    return ckpt, ckpt.network()
+
+
+def _colour(image: Tensor, channels: int) -> Tensor:
+    """The channels that are filled: all but alpha (the last of grey + alpha and RGBA)."""
+    return image[:, :-1] if channels in (2, 4) else image
+
+
+def _model_sampler(ckpt, steps: int | None) -> SamplerConfig:
+    if ckpt.config.method == "repaint" and steps is None:
+        steps = min(250, ckpt.config.diffusion.timesteps)  # as ``inpaint fill``
+    return SamplerConfig(steps=steps)
+
+
+def _restore_config(request: FillRequest, channels: int):
+    from ..restore import DEFAULT_TRAIN_STEPS, restore_config
+
+    return restore_config(channels, steps=request.train_steps or DEFAULT_TRAIN_STEPS, crop=request.crop,
+                          batch=request.batch, seed=request.seed)
+
+
+def check_request(request: FillRequest, image: Tensor, channels: int, known: Tensor) -> None:
+    """Raise ``ValueError`` with a message for the page unless ``request`` can run on this image and hole.
+
+    Cheap checks only (no training, no sampling), so that the server answers 400 before a job starts.
+    """
+    if bool(known.all()):
+        raise ValueError("the mask has no hole: paint the hole (or load a mask, white = hole) before filling")
+    if not bool(known.any()):
+        raise ValueError("the mask is all hole: nothing is known to fill from")
+    colour = _colour(image, channels)
+    if request.method in INSTANT and colour.shape[1] not in (1, 3):
+        raise ValueError(f"{request.method} fills grey or RGB images; this one has {colour.shape[1]} colour channels")
+    if request.method == "patchmatch":
+        from ..baselines import _patchmatch_module
+
+        try:
+            _patchmatch_module()
+        except RuntimeError as exc:  # the optional package is missing: a message for the page, not a bug
+            raise ValueError(str(exc)) from None
+    if request.method == "model":
+        ckpt, _ = _shipped(request.model)
+        want = ckpt.config.model.image_channels
+        if colour.shape[1] != want and not (colour.shape[1] == 1 and want == 3):
+            raise ValueError(f"the model {request.model} fills {want}-channel images; this one has "
+                             f"{colour.shape[1]} colour channels")
+        from ..restore import _sampler_moves
+
+        _sampler_moves(ckpt.config, _model_sampler(ckpt, request.steps))
+    if request.method == "restore":
+        from ..restore import check_restore
+
+        check_restore(colour, known, _restore_config(request, colour.shape[1]))
+        if request.init == "prior" and colour.shape[1] != 3:
+            raise ValueError("the texture prior is an RGB model; train this image from scratch instead")
+
+
+def run_request(request: FillRequest, image: Tensor, channels: int, known: Tensor, report: Report) -> Tensor:
+    """Fill ``image`` (1, C, H, W) in [-1, 1] where ``known`` (1, 1, H, W) is False; returns (1, C, H, W).
+
+    ``channels`` is the image's channel count as read (alpha included). ``report(phase, done, total)``
+    is called as the work goes on; it may raise to cancel.
+    """
+    check_request(request, image, channels, known)
+    colour = _colour(image, channels)
+    generator = torch.Generator().manual_seed(request.seed)
+    if request.method in INSTANT:
+        from ..baselines import BASELINES
+
+        report("filling", 0, 1)
+        filled = BASELINES[request.method](colour, known)
+        report("filling", 1, 1)
+    elif request.method == "model":
+        filled = _fill_with_model(request, colour, known, generator, report)
+    else:
+        filled = _restore(request, colour, known, generator, report)
+    filled = torch.where(known, colour, filled)
+    if channels in (2, 4):
+        from ..io import join_alpha
+
+        filled = join_alpha(filled, image, known)
+    return filled
+
+
+def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
+    from ..restore import fill_windows
+
+    ckpt, network = _shipped(request.model)
+    grey = colour.shape[1] == 1 and ckpt.config.model.image_channels == 3
+    x = colour.expand(-1, 3, -1, -1) if grey else colour
+    report("sampling", 0, 1)
+    out = fill_windows(network, ckpt.config, x, known, sampler=_model_sampler(ckpt, request.steps),
+                       generator=generator, progress=lambda done, total: report("sampling", done, total))[0]
+    return out.mean(1, keepdim=True) if grey else out
+
+
+def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
+    from ..prior import load_init
+    from ..restore import DEFAULT_SAMPLE_STEPS, restore
+
+    config = _restore_config(request, colour.shape[1])
+    started = time.perf_counter()
+    if request.minutes is not None:
+        budget = round(60 * request.minutes)
+
+        def on_step(step: int, loss: float) -> None:
+            report("training (seconds)", min(budget, round(time.perf_counter() - started)), budget)
+    else:
+        def on_step(step: int, loss: float) -> None:
+            report("training (steps)", step, config.steps)
+
+    report("training", 0, 1)
+    restored, _ = restore(colour, known, config, sampler=SamplerConfig(steps=request.steps or DEFAULT_SAMPLE_STEPS),
+                          generator=generator, on_step=on_step, minutes=request.minutes, init=load_init(request.init),
+                          progress=lambda done, total: report("sampling", done, total), name="page")
+    return restored[0]
+
+
+DEFAULT_MODEL_STEPS = DEFAULT_SAMPLER.steps
+"""Sampling steps of a shipped diffusion model when the page names none (the default sampler's)."""
