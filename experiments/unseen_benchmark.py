@@ -50,7 +50,7 @@ from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.patches import Box, grid_crops
 from inpaint.perceptual import load_lpips
-from inpaint.prior import PRIOR, init_for, load_init
+from inpaint.prior import INITS, PRIOR, init_for, load_init
 from inpaint.report import HEADERS, markdown_table, mean_se_cell, plot_plane, save_grid, write_results
 from inpaint.shards import Shard, unit_seed
 from inpaint.train import train
@@ -334,7 +334,7 @@ def main() -> None:
     except ValueError as exc:
         parser.error(f"--shard: {exc}")
     torch.set_num_threads(args.threads)
-    if args.init not in ("auto", "scratch", PRIOR) and not Path(args.init).is_file():
+    if args.init not in INITS and not Path(args.init).is_file():
         parser.error(f"--init: no such checkpoint {args.init}")
     entries = json.loads((TEXTURES / "manifest.json").read_text())
     if args.textures:

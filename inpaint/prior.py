@@ -24,6 +24,7 @@ from pathlib import Path
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import TrainConfig
 from .shipped import PRIOR, checkpoint
+from .train import check_init
 from .unet import ModelConfig
 
 __all__ = ["PRIOR", "INITS", "prior_path", "load_init", "fits_prior", "init_for", "prior_config"]
@@ -51,8 +52,6 @@ def load_init(value: str | os.PathLike | None) -> Checkpoint | None:
 
 def fits_prior(config: TrainConfig, prior: Checkpoint) -> bool:
     """Whether a run of ``config`` can fine-tune ``prior``: the same network, schedule, T and prediction."""
-    from .train import check_init
-
     try:
         check_init(config, prior)
     except ValueError:

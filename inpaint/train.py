@@ -177,9 +177,13 @@ def train(
     if not corpus:
         H, W = image.shape[-2:]
         exclude_region = held_out_box(H, W, config.held_out).mask(H, W) if exclude is None else exclude
-    if config.augment == "auto":  # measured on the pixels training may read, never the held-out ones
-        seen = None if corpus else ~exclude_region if valid is None else ~exclude_region & valid.reshape(H, W).bool()
-        config = replace(config, augment="dihedral" if corpus else choose_augmentation(image, "auto", where=seen))
+    if config.augment == "auto" and corpus:
+        config = replace(config, augment="dihedral")
+    elif config.augment == "auto":  # measured on the pixels training may read, never the held-out ones
+        seen = ~exclude_region
+        if valid is not None:
+            seen &= valid.reshape(H, W).bool()
+        config = replace(config, augment=choose_augmentation(image, "auto", where=seen))
     if config.precision == "auto":
         config = replace(config, precision=choose_precision("auto", device))
     if minutes is not None:

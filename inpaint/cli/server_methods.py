@@ -26,13 +26,15 @@ import torch
 from torch import Tensor
 
 from ..fill import DEFAULT_SAMPLER, SamplerConfig
+from ..prior import PRIOR, load_init
+from ..train import check_init
 from .server_jobs import Report
 
 __all__ = ["INSTANT", "METHODS", "FillRequest", "check_request", "run_request"]
 
 INSTANT = ("patchmatch", "telea", "ns")
 METHODS = (*INSTANT, "model", "restore")
-INITS = ("scratch", "prior")
+INITS = ("scratch", PRIOR)
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,6 @@ def _colour(image: Tensor, channels: int) -> Tensor:
     return image[:, :-1] if channels in (2, 4) else image
 
 
-def _model_sampler(ckpt, steps: int | None) -> SamplerConfig:
-    if ckpt.config.method == "repaint" and steps is None:
-        steps = min(250, ckpt.config.diffusion.timesteps)  # as ``inpaint fill``
-    return SamplerConfig(steps=steps)
-
-
 def _restore_config(request: FillRequest, channels: int):
     from ..restore import DEFAULT_TRAIN_STEPS, restore_config
 
@@ -154,13 +150,17 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
                              f"{colour.shape[1]} colour channels")
         from ..restore import _sampler_moves
 
-        _sampler_moves(ckpt.config, _model_sampler(ckpt, request.steps))
+        _sampler_moves(ckpt.config, SamplerConfig(steps=request.steps))
     if request.method == "restore":
         from ..restore import check_restore
 
-        check_restore(colour, known, _restore_config(request, colour.shape[1]))
-        if request.init == "prior" and colour.shape[1] != 3:
-            raise ValueError("the texture prior is an RGB model; train this image from scratch instead")
+        config = _restore_config(request, colour.shape[1])
+        check_restore(colour, known, config)
+        if request.init == PRIOR:
+            try:
+                check_init(config, load_init(PRIOR))
+            except ValueError as exc:
+                raise ValueError(f"{exc}: train this image from scratch instead") from None
 
 
 def run_request(request: FillRequest, image: Tensor, channels: int, known: Tensor, report: Report) -> Tensor:
@@ -197,13 +197,12 @@ def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, genera
     grey = colour.shape[1] == 1 and ckpt.config.model.image_channels == 3
     x = colour.expand(-1, 3, -1, -1) if grey else colour
     report("sampling", 0, 1)
-    out = fill_windows(network, ckpt.config, x, known, sampler=_model_sampler(ckpt, request.steps),
+    out = fill_windows(network, ckpt.config, x, known, sampler=SamplerConfig(steps=request.steps),
                        generator=generator, progress=lambda done, total: report("sampling", done, total))[0]
     return out.mean(1, keepdim=True) if grey else out
 
 
 def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
-    from ..prior import load_init
     from ..restore import DEFAULT_SAMPLE_STEPS, restore
 
     config = _restore_config(request, colour.shape[1])
