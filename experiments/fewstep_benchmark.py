@@ -1,19 +1,23 @@
 """Few-step samplers against the full ancestral chain: seconds per fill, LPIPS, PSNR, sharpness.
 
     python experiments/fewstep_benchmark.py \
-        --runs data/cork.png=data/checkpoints/cork/diffusion.pt,data/gravel.png=data/checkpoints/gravel/diffusion.pt \
-        [--steps 50,25,10,5] [--crops 4] [--threads 1] [--timing] [--out experiments/results/fewstep]
+        --runs data/cork.png=runs/fewstep-default/cork/diffusion.pt,data/gravel.png=... \
+        [--steps 50,25,10,5] [--crops 16] [--fills 24] [--threads 1] [--timing] [--out DIR]
 
 For each texture=checkpoint pair: held-out 128x128 crops (the right quarter of
 the texture, never seen in training), the first holes of masks/thick-128,
-filled once by ancestral DDPM over all T steps (the reference) and then by
-every sampler of SAMPLERS at every step count, from the same seed.  LPIPS
-(AlexNet, whole crop), PSNR and sharpness (Laplacian energy of the hole over
-the truth's) are means over the crops; seconds per fill is the wall time of
-the batch over the number of crops, with ``--threads`` torch threads.
-``--timing`` also times the default sampler (fill.DEFAULT_SAMPLER) on one
-texture with 1 and 2 threads, one crop at a time and 8 in a batch, best of 3.
-Writes results.md, results.json and one grid of fills per texture to --out.
+filled ceil(fills / crops) times each (so a texture with few held-out crops
+gets more samples of each) by ancestral DDPM over all T steps (the reference)
+and then by every sampler of SAMPLERS at every step count, from the same seed.
+LPIPS (AlexNet, whole crop), PSNR and sharpness (Laplacian energy of the hole
+over the truth's) are means over crops of the means over samples; d_lpips is
+the difference to the reference paired by crop, with its standard error
+(:func:`inpaint.evaluate.paired_difference`).  Seconds per fill is the wall
+time of the batch over the number of fills, with ``--threads`` torch threads.
+``--timing`` also times the default sampler (fill.DEFAULT_SAMPLER) on the
+first texture with 1 and 2 threads, one crop at a time and 8 in a batch, best
+of 3.  Writes results.md, results.json, summary.md (the README's table: d_lpips / sharpness, samplers against
+textures) and one grid of fills per texture to --out.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ import json
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from inpaint.checkpoint import load_checkpoint
-from inpaint.evaluate import learned_filler, load_eval_set, score_filler, summarize
+from inpaint.evaluate import learned_filler, load_eval_set, paired_difference, score_filler, summarize
 from inpaint.fill import DEFAULT_SAMPLER, SamplerConfig, fill
 from inpaint.io import read_image
 from inpaint.perceptual import load_lpips
@@ -40,23 +45,46 @@ SAMPLERS = {
     "ddim strided": lambda n: SamplerConfig("ddim", n),
     "ddpm karras": lambda n: SamplerConfig("ddpm", n, **KARRAS),
     "ddpm karras analytic": lambda n: SamplerConfig("ddpm", n, variance="analytic", **KARRAS),
-    "ddpm karras analytic, sigma_max 80": lambda n: SamplerConfig("ddpm", n, grid="karras", sigma_max=80.0,
-                                                                  variance="analytic"),
     "ddim eta 0.2 karras": lambda n: SamplerConfig("ddim", n, eta=0.2, **KARRAS),
     "dpmpp-2m karras": lambda n: SamplerConfig("dpmpp-2m", n, **KARRAS),
     "dpmpp-2m-sde karras": lambda n: SamplerConfig("dpmpp-2m-sde", n, **KARRAS),
+    "pc karras": lambda n: SamplerConfig("pc", n, corrector_steps=1, **KARRAS),
 }
 GRID_STEPS = (5, 10, 25, 50)
-COLUMNS = ["texture", "model", "sampler", "steps", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness"]
-FORMATS = {"seconds_per_fill": ".2f", "lpips": ".3f", "d_lpips": "+.3f", "psnr": ".2f", "sharpness": ".2f"}
+COLUMNS = ["texture", "model", "sampler", "steps", "calls", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness"]
+FORMATS = {"seconds_per_fill": ".2f", "lpips": ".3f", "psnr": ".2f", "sharpness": ".2f"}
 
 
-def run_one(ckpt, data, ids, sampler, seed, lpips_net):
-    """The first fill of every crop, and the means over crops (:mod:`inpaint.evaluate`) of the shown scores."""
-    filler = learned_filler(ckpt, sampler, 1, seed, "cpu")  # one batch: the noise of one generator
+def is_default(config: SamplerConfig) -> bool:
+    return config == replace(DEFAULT_SAMPLER, steps=config.steps)
+
+
+def run_one(ckpt, data, ids, sampler, samples, seed, lpips_net):
+    """The first fill of every crop, the rows of every fill, and the means over crops of the shown scores."""
+    filler = learned_filler(ckpt, sampler, samples, seed, "cpu")  # one batch: the noise of one generator
     rows, outputs = score_filler("", "", filler, data, ids, net=lpips_net, batch=len(data.truth))
     (summary,) = summarize(rows)
-    return outputs[0], {k: summary[k] for k in ("seconds_per_fill", "lpips", "psnr", "sharpness")}
+    return outputs[0], rows, {k: summary[k] for k in ("seconds_per_fill", "lpips", "psnr", "sharpness")}
+
+
+def summary_table(rows: list[dict], steps=(100, 50, 25, 10, 5)) -> str:
+    """Samplers x step counts against textures: the reference's LPIPS / sharpness, then each sampler's
+    d_lpips (± its standard error) / sharpness; the README's table."""
+    textures = list(dict.fromkeys(r["texture"] for r in rows))
+    cell = {(r["texture"], r["sampler"], r["steps"]): r for r in rows}
+    lines = ["| sampler | steps | " + " | ".join(textures) + " |", "| --- | --- |" + " --- |" * len(textures)]
+    refs = [next(r for r in rows if r["texture"] == t and "reference" in r["sampler"]) for t in textures]
+    lines.append("| ddpm strided, all T (reference): LPIPS / sharpness | T | "
+                 + " | ".join(f"{r['lpips']:.3f} / {r['sharpness']:.2f}" for r in refs) + " |")
+    samplers = list(dict.fromkeys(r["sampler"] for r in rows if "reference" not in r["sampler"]))
+    for sampler in sorted(samplers, key=lambda name: "(default)" not in name):
+        for n in steps:
+            found = [cell.get((t, sampler, n)) for t in textures]
+            if any(f is None for f in found):
+                continue
+            lines.append(f"| {sampler} | {n} | " + " | ".join(
+                f"{f['d_lpips_mean']:+.3f} ± {f['d_lpips_se']:.3f} / {f['sharpness']:.2f}" for f in found) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def time_default(net, config, x, known, seed) -> list[dict]:
@@ -80,17 +108,23 @@ def time_default(net, config, x, known, seed) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", required=True, help="texture=checkpoint pairs, comma-separated")
-    parser.add_argument("--steps", default="50,25,10,5")
-    parser.add_argument("--crops", type=int, default=4)
+    parser.add_argument("--steps", default="100,50,25,10,5")
+    parser.add_argument("--crops", type=int, default=16)
+    parser.add_argument("--fills", type=int, default=24,
+                        help="at least this many fills per texture: ceil(fills / crops) samples per crop")
     parser.add_argument("--masks", default="masks/thick-128")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timing", action="store_true")
     parser.add_argument("--timing-only", action="store_true", help="only time the default sampler (first run's crops)")
     parser.add_argument("--out", default="experiments/results/fewstep")
+    parser.add_argument("--summary-only", action="store_true", help="rewrite summary.md from --out's results.json")
     args = parser.parse_args()
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.summary_only:
+        (out_dir / "summary.md").write_text(summary_table(json.loads((out_dir / "results.json").read_text())["rows"]))
+        return
     lpips_net = load_lpips("cpu")
     steps = [int(s) for s in args.steps.split(",")]
     rows, timing = [], []
@@ -105,41 +139,50 @@ def main() -> None:
         data, ids, _ = load_eval_set(image, args.masks, crops=args.crops)
         truth, known, x = data.truth, data.known, data.masked
         name = Path(texture).stem
+        samples = -(-args.fills // len(truth))
         if args.timing_only:
             timing = time_default(net, config, x, known, args.seed)
             (out_dir / "timing.json").write_text(json.dumps({"args": vars(args), "timing": timing,
                                                              "loadavg": os.getloadavg()}, indent=2))
             return
-        ref_out, ref = run_one(ckpt, data, ids, SamplerConfig("ddpm"), args.seed, lpips_net)
-        rows.append({"texture": name, "model": model, "sampler": "ddpm strided (reference)", "steps": d.timesteps,
-                     **ref, "d_lpips": 0.0})
+        ref_out, ref_rows, ref = run_one(ckpt, data, ids, SamplerConfig("ddpm"), samples, args.seed, lpips_net)
+        rows.append({"texture": f"{name} ({len(truth)} x {samples})", "model": model,
+                     "sampler": "ddpm strided (reference)", "steps": d.timesteps,
+                     "calls": d.timesteps, **ref, "d_lpips": "0"})
         print(json.dumps(rows[-1]), flush=True)
         grid = {"masked input": x}
         for label, make in SAMPLERS.items():
             for n in steps:
-                out, m = run_one(ckpt, data, ids, make(n), args.seed, lpips_net)
-                rows.append({"texture": name, "model": model, "sampler": label, "steps": n, **m,
-                             "d_lpips": m["lpips"] - ref["lpips"]})
+                sampler = make(n)
+                out, fill_rows, m = run_one(ckpt, data, ids, sampler, samples, args.seed, lpips_net)
+                diff, se = paired_difference(fill_rows, ref_rows)
+                rows.append({"texture": rows[-1]["texture"], "model": model, "sampler": label + (" (default)" if is_default(sampler) else ""),
+                             "steps": n, "calls": 2 * n - 1 if sampler.sampler == "pc" else n, **m,
+                             "d_lpips": f"{diff:+.3f} ± {se:.3f}", "d_lpips_mean": diff, "d_lpips_se": se})
                 print(json.dumps(rows[-1]), flush=True)
-                if label == "ddpm karras analytic" and n in GRID_STEPS:
-                    grid[f"{label.split(' ', 1)[1]} {n}"] = out
+                if is_default(sampler) and n in GRID_STEPS:
+                    grid[f"default {n}"] = out
         grid[f"ddpm {d.timesteps} (ref.)"] = ref_out
         grid["truth"] = truth
         save_grid(grid, known, out_dir / f"grid-{Path(checkpoint).parent.name}.png",
-                  title=f"{model}: ancestral DDPM on the Karras grid with the analytic variance")
+                  title=f"{model}: the default sampler ({DEFAULT_SAMPLER.sampler}, Karras grid) against the full chain")
         if args.timing and not timing:
             timing = time_default(net, config, x, known, args.seed)
     load = os.getloadavg()
-    header = (f"{args.crops} held-out 128x128 crops per texture, holes from {args.masks}, seed {args.seed}, "
+    header = (f"Up to {args.crops} held-out 128x128 crops per texture, at least {args.fills} fills per texture "
+              f"(the texture column: crops x samples), holes from {args.masks}, "
+              f"seed {args.seed}, "
               f"torch threads {args.threads} for the table; {platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} cores shared with other jobs (load average {load[0]:.1f} / {load[1]:.1f} / "
-              f"{load[2]:.1f} at the end). d_lpips = LPIPS minus the reference's on the same model, crops and holes. "
+              f"{load[2]:.1f} at the end). d_lpips = LPIPS minus the reference's on the same model, crops and holes, "
+              f"paired by crop, with its standard error over crops. "
               f"Default sampler: {DEFAULT_SAMPLER}.\n\n")
     text = header + markdown_table(rows, COLUMNS, FORMATS) + "\n"
     if timing:
         text += ("\nSeconds per fill of the default sampler (8 fills, best of 3):\n\n"
                  + markdown_table(timing, ["threads", "batch", "seconds_per_fill"], {"seconds_per_fill": ".3f"}) + "\n")
     (out_dir / "results.md").write_text(text)
+    (out_dir / "summary.md").write_text(summary_table(rows))
     (out_dir / "results.json").write_text(json.dumps({"args": vars(args), "rows": rows, "timing": timing,
                                                       "loadavg": load}, indent=2))
 

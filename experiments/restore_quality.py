@@ -4,9 +4,11 @@
 
 Punches scattered elliptical holes (at least 5 % of the area, 16 to 32 px
 across, the holes of restore_benchmark.py) into data/cork.png, restores it as `inpaint
-restore` does (a diffusion model trained on the damaged image alone, then
-DDPM over 250 strided steps), once with the default recipe (eps, cosine,
-T = 400) and once with the reference's schedule (linear, T = 1000), and
+restore` does (a diffusion model trained on the damaged image alone with the
+default recipe, then the default sampler over 250 steps), once with the
+default diffusion (eps, cosine, T = 400) and once with the reference's
+schedule (linear, T = 1000), and once fine-tuning the shipped texture prior
+(`restore --init prior`; `restore` starts from scratch by default), and
 scores the holes against the original: PSNR and the Laplacian energy of the
 hole over the original's (1 = as sharp as the original). Writes
 experiments/results/restore_quality/.
@@ -25,46 +27,56 @@ import torch
 from inpaint.io import read_image
 from inpaint.masks import scattered_ellipses_mask
 from inpaint.metrics import psnr, sharpness_ratio
+from inpaint.prior import init_for
 from inpaint.report import markdown_table, save_grid
-from inpaint.restore import restore, restore_config
+from inpaint.fill import DEFAULT_SAMPLER
+from inpaint.restore import DEFAULT_SAMPLE_STEPS, restore, restore_config
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "experiments" / "results" / "restore_quality"
-RECIPES = {"cosine, T = 400 (default)": {}, "linear, T = 1000": {"schedule": "linear", "timesteps": 1000}}
+RECIPES = {  # label: (change to the diffusion config, weights training starts from)
+    "cosine, T = 400 (default)": ({}, "scratch"),
+    "cosine, T = 400, --init prior": ({}, "prior"),
+    "linear, T = 1000": ({"schedule": "linear", "timesteps": 1000}, "scratch"),
+}
 VIEWS = [(0, 0), (192, 320), (384, 128)]  # top-left corners of the 128x128 views in grid.png
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train-steps", type=int, default=restore_config(3).steps)
+    parser.add_argument("--seed", type=int, default=0, help="seed of training and of sampling")
+    parser.add_argument("--out", default=str(OUT))
     args = parser.parse_args()
+    out_dir = Path(args.out)
     truth, _ = read_image(ROOT / "data" / "cork.png")
     known = scattered_ellipses_mask(truth.shape[-1], seed=0)
     rows, fills = [], {}
-    for label, change in RECIPES.items():
-        base = restore_config(truth.shape[1], steps=args.train_steps)
+    for label, (change, init) in RECIPES.items():
+        base = replace(restore_config(truth.shape[1], steps=args.train_steps), seed=args.seed)
         config = replace(base, diffusion=replace(base.diffusion, **change))
         t0 = time.perf_counter()
-        out, _ = restore(truth, known, config, generator=torch.Generator().manual_seed(0))
+        out, _ = restore(truth, known, config, generator=torch.Generator().manual_seed(args.seed),
+                         init=init_for(init, config))
         fills[label] = out[0]
         rows.append({"recipe": label, "PSNR on the holes (dB) ↑": psnr(out[0], truth, known).item(),
                      "sharpness (1 = original)": sharpness_ratio(out[0], truth, known).item(),
                      "minutes (train + fill)": (time.perf_counter() - t0) / 60})
         print(rows[-1], flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     hole = 1 - known.float().mean().item()
     table = markdown_table(rows, list(rows[0]), dict(zip(list(rows[0])[1:], (".2f", ".2f", ".1f"))))
-    (OUT / "results.md").write_text(
+    (out_dir / "results.md").write_text(
         f"data/cork.png ({truth.shape[-1]}x{truth.shape[-1]}) with {hole:.1%} of it in scattered holes; "
-        f"`restore` with {args.train_steps} training steps (batch 16, crop 64, eps prediction) and DDPM over 250 "
-        "strided steps, sampling seed 0. Sharpness: Laplacian energy of the holes over the original's. "
+        f"`restore` with {args.train_steps} training steps (batch 16, crop 64, eps prediction; the default recipe) and the default sampler ({DEFAULT_SAMPLER.sampler}, {DEFAULT_SAMPLER.grid} grid) over "
+        f"{DEFAULT_SAMPLE_STEPS} steps, seed {args.seed}. Sharpness: Laplacian energy of the holes over the original's. "
         f"Minutes on {torch.get_num_threads()} CPU threads.\n\n{table}\n\n"
-        f"Command: `python experiments/restore_quality.py --train-steps {args.train_steps}`.\n")
+        f"Command: `python experiments/restore_quality.py --train-steps {args.train_steps} --seed {args.seed}`.\n")
     def views(x: torch.Tensor) -> torch.Tensor:
         return torch.cat([x[..., r:r + 128, c:c + 128] for r, c in VIEWS])
 
     columns = {"damaged": views(truth), **{k: views(v) for k, v in fills.items()}, "original": views(truth)}
-    save_grid(columns, views(known), OUT / "grid.png", title=f"restore after {args.train_steps} training steps")
+    save_grid(columns, views(known), out_dir / "grid.png", title=f"restore after {args.train_steps} training steps")
     print(table)
 
 

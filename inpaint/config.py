@@ -58,6 +58,13 @@ class TrainConfig:
         many steps a minute on a CPU with bfloat16 instructions; 'auto' picks
         'bf16' where the device has them (:func:`inpaint.precision.choose_precision`)
         and is resolved and recorded by :func:`inpaint.train.train`.
+    cond_dropout : float
+        Probability that a training crop of the conditional model is shown
+        without its condition (masked image and mask zero: every pixel a hole,
+        the loss on all of them), as in classifier-free guidance (Ho and
+        Salimans 2022).  With it, one network also fills unconditionally
+        (RePaint) and with guidance (:class:`inpaint.fill.SamplerConfig`'s
+        ``guidance``).  0 draws nothing, so runs without it are unchanged.
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -75,6 +82,7 @@ class TrainConfig:
     train_masks: str = "default"
     precision: str = "auto"
     init: str = "scratch"
+    cond_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         m = self.model.multiple
@@ -98,10 +106,20 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}")
         if not 0 < self.held_out < 1:
             raise ValueError(f"held_out must be in (0, 1), got {self.held_out}")
+        if not 0 <= self.cond_dropout < 1:
+            raise ValueError(f"cond_dropout must be in [0, 1), got {self.cond_dropout}")
+        if self.cond_dropout and self.method != "diffusion":
+            raise ValueError(f"cond_dropout is for the conditional diffusion model, not {self.method}")
 
     @property
     def method(self) -> str:
         return self.model.method
+
+    @property
+    def unconditional(self) -> bool:
+        """Whether the network can fill without a condition: the RePaint model, or the conditional
+        diffusion model trained with ``cond_dropout`` (shown an all-hole mask)."""
+        return self.method == "repaint" or self.cond_dropout > 0
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -249,6 +249,20 @@ def diffusion_loss(
     return (weight.to(err.dtype) * masked_mean(err, ignored(known, valid))).mean()
 
 
+def drop_condition(known: Tensor, probability: float, generator: torch.Generator) -> Tensor:
+    """``known`` with each row, with ``probability``, all False: the crop shown without its condition.
+
+    An all-hole mask zeroes the masked image too (:func:`network_input`), and the
+    hole loss then counts every pixel: that row trains the unconditional model
+    (classifier-free guidance's condition dropout, Ho and Salimans 2022).
+    ``probability = 0`` returns ``known`` and draws nothing from ``generator``.
+    """
+    if probability == 0:
+        return known
+    drop = torch.rand(known.shape[0], generator=generator, device=generator.device) < probability
+    return known & ~drop.to(known.device)[:, None, None, None]
+
+
 def conditioning(known: Tensor | None, valid: Tensor | None) -> Tensor | None:
     """The pixels a conditional model is shown: known and valid."""
     return known if known is None or valid is None else known & valid

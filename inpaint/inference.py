@@ -94,13 +94,14 @@ def fast_denoiser(
 
 
 def guided_denoiser(conditional: Denoiser, unconditional: Denoiser, scale: float) -> Denoiser:
-    """Classifier-free guidance (Ho and Salimans 2022, eq. 6) with a separate unconditional model.
+    """Classifier-free guidance (Ho and Salimans 2022, eq. 6).
 
     eps~ = (1 + w) eps_c - w eps_u; x0 is affine in eps for a given x_t, so the same
     combination holds for the x0 estimates: x0~ = (1 + w) x0_c - w x0_u.  The
-    conditional model of this toolkit is not trained with condition dropout, so
-    the unconditional branch is another network: the RePaint model of the same
-    texture.  ``scale = 0`` is the conditional model alone; each step costs two calls.
+    unconditional branch is the same network shown an all-hole mask when it was
+    trained with condition dropout (``TrainConfig.cond_dropout``; what ``fill``
+    does), or another network such as the RePaint model of the same texture.
+    ``scale = 0`` is the conditional model alone; each step costs two calls.
     """
     if scale < 0:
         raise ValueError(f"the guidance scale must be >= 0, got {scale}")

@@ -439,7 +439,7 @@ def _sampler_moves(config: TrainConfig, sampler: SamplerConfig) -> int:
     sampler the model cannot run."""
     if config.method == "regression":
         return 1
-    sampler = sampler.resolved(config.method)
+    sampler = sampler.resolved(config.method, unconditional=config.unconditional)
     ts = sampler.timesteps(config.diffusion.noise_schedule())
     if sampler.sampler == "repaint":
         return len(repaint_schedule(len(ts), sampler.jump_length, sampler.jump_n_sample)) - 1

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from .budget import BudgetClock, check_budget
 from .checkpoint import Checkpoint, save_checkpoint
 from .config import TrainConfig, lr_factor
-from .diffusion import diffusion_loss
+from .diffusion import diffusion_loss, drop_condition
 from .masks import training_masks
 from .orientation import choose_augmentation
 from .patches import CorpusSampler, PatchSampler, held_out_box
@@ -80,7 +80,7 @@ def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, 
     """The loss of ``config.method`` on a batch of clean crops ``x`` with holes ``known``."""
     if config.method == "regression":
         return regression_loss(model, x, known, valid=valid)
-    conditional_known = known if config.model.conditional else None
+    conditional_known = drop_condition(known, config.cond_dropout, generator) if config.model.conditional else None
     return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator, valid=valid)
 
 

@@ -14,7 +14,7 @@ import inpaint.evaluate as evaluate_lib
 from inpaint.checkpoint import save_checkpoint
 from inpaint.cli.compare import compare
 from inpaint.compare import DEFAULT_CACHE, CompareConfig, cache_folder, parse_methods, run_compare
-from inpaint.evaluate import COLUMNS, eval_set, overall, summarize
+from inpaint.evaluate import COLUMNS, eval_set, overall, paired_difference, summarize
 from inpaint.config import TrainConfig
 from inpaint.fill import SamplerConfig
 from inpaint.io import write_image
@@ -107,6 +107,19 @@ def test_summary_statistics():
     assert b["psnr"] == 32 and math.isnan(a["diversity"])
     (mean,) = overall(summary)
     assert mean["psnr"] == 24 and mean["psnr_se"] == pytest.approx(math.sqrt(5**2 + 2**2) / 2)
+
+
+def test_paired_difference_averages_samples_then_differences_crop_by_crop():
+    def rows(values):  # values[crop] = per-sample LPIPS
+        return [{"texture": "a", "crop": c, "sample": s, "lpips": v} for c, vs in enumerate(values) for s, v in enumerate(vs)]
+
+    base = rows([[0.10, 0.20], [0.50, 0.50], [0.30, 0.30]])  # crop means 0.15, 0.50, 0.30
+    mine = rows([[0.18], [0.52], [0.35]])  # differences 0.03, 0.02, 0.05: the crops' spread cancels
+    mean, se = paired_difference(mine, base)
+    assert mean == pytest.approx(0.1 / 3)
+    assert se == pytest.approx(torch.tensor([0.03, 0.02, 0.05], dtype=torch.float64).std().item() / 3**0.5)
+    with pytest.raises(ValueError, match="different crops"):
+        paired_difference(mine[:2], base)
 
 
 def test_cache_folder_and_methods(monkeypatch, tmp_path):

@@ -221,3 +221,41 @@ def test_panels_figure_draws_one_panel_per_metric_and_one_series_per_label():
     ddpm = lpips_ax.lines[0]
     assert list(ddpm.get_xdata()) == [10, 100] and list(ddpm.get_ydata()) == [0.3, 0.2]
     assert list(psnr_ax.lines[0].get_ydata()) == [20.0, 21.0]
+
+
+def test_guidance_benchmark_counts_the_network_calls_of_each_sampler():
+    import guidance_pc_benchmark as G
+    from dataclasses import replace
+
+    from inpaint.fill import DEFAULT_SAMPLER, SamplerConfig, fill
+    from inpaint.unet import UNet
+
+    config = TrainConfig(model=ModelConfig("diffusion", 1, width=8), diffusion=DiffusionConfig(timesteps=50),
+                         cond_dropout=0.1)
+    model = UNet(config.model, generator=torch.Generator().manual_seed(0)).eval()
+    count = []
+    model.head.register_forward_hook(lambda *_: count.append(1))
+    x = torch.zeros(1, 1, 16, 16)
+    known = torch.ones(1, 1, 16, 16, dtype=torch.bool)
+    known[..., 4:12, 4:12] = False
+    for sampler in (replace(DEFAULT_SAMPLER, steps=5), replace(DEFAULT_SAMPLER, sampler="pc", steps=5),
+                    replace(DEFAULT_SAMPLER, steps=5, guidance=1.0), SamplerConfig("repaint", 8, jump_length=2,
+                                                                                   jump_n_sample=3)):
+        count.clear()
+        fill(model, config, x, known, sampler=sampler, generator=torch.Generator().manual_seed(1))
+        assert len(count) == G.calls(config, sampler), sampler
+
+
+def test_fewstep_summary_puts_the_default_first_with_paired_errors():
+    import fewstep_benchmark as F
+
+    rows = [{"texture": t, "sampler": "ddpm strided (reference)", "steps": 400, "lpips": 0.05, "sharpness": 0.9}
+            for t in ("a", "b")]
+    rows += [{"texture": t, "sampler": name, "steps": 25, "lpips": 0.05, "sharpness": 1.0, "d_lpips_mean": d,
+              "d_lpips_se": 0.001} for t, d in (("a", 0.002), ("b", -0.004))
+             for name in ("ddpm karras", "dpmpp-2m-sde karras (default)")]
+    lines = F.summary_table(rows).splitlines()
+    assert lines[0] == "| sampler | steps | a | b |"
+    assert lines[2] == "| ddpm strided, all T (reference): LPIPS / sharpness | T | 0.050 / 0.90 | 0.050 / 0.90 |"
+    assert lines[3] == "| dpmpp-2m-sde karras (default) | 25 | +0.002 ± 0.001 / 1.00 | -0.004 ± 0.001 / 1.00 |"
+    assert lines[4].startswith("| ddpm karras | 25 |") and len(lines) == 5

@@ -100,6 +100,9 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--jump-length", type=click.IntRange(min=1), default=None, help="RePaint's [default: SamplerConfig's].")
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=None,
               help="RePaint's [default: SamplerConfig's].")
+@click.option("--guidance", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Classifier-free guidance scale (two network calls a step); needs a model trained with "
+                   "--cond-dropout.")
 @click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")
@@ -110,7 +113,7 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @quiet_option
 @threads_option
 @friendly_errors
-def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, no_paste, samples, seed,
+def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, guidance, no_paste, samples, seed,
          margin, device, overwrite, quiet, threads) -> None:
     """Fill the holes of IMAGE ... (files or folders) with a trained or shipped model.
 
@@ -153,7 +156,8 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     if sampler == "repaint" and steps is None:  # named, RePaint keeps its default length
         steps = SamplerConfig.default_for("repaint").steps
     given = {"eta": eta, "jump_length": jump_length, "jump_n_sample": jump_n_sample}
-    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, **{k: v for k, v in given.items() if v is not None})
+    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, guidance=guidance,
+                                   **{k: v for k, v in given.items() if v is not None})
     margin = MARGIN if margin is None else margin
     _sampler_moves(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
     model = ckpt.network(device=dev)

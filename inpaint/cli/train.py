@@ -58,11 +58,14 @@ DEFAULT_METHODS = "regression,diffusion"
 @click.option("--no-augment", is_flag=True, help="Same as --augment none.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default=TrainConfig.precision, show_default=True,
               help="Arithmetic of training; auto: bfloat16 where the processor has it.")
+@click.option("--cond-dropout", type=click.FloatRange(0, 1, max_open=True), default=TrainConfig.cond_dropout,
+              show_default=True, help="Share of diffusion crops trained without their condition, so that the model "
+                                      "also fills unconditionally (fill --sampler repaint) and with --guidance.")
 @init_option("auto")
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
                   timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment,
-                  precision, init) -> None:
+                  precision, cond_dropout, init) -> None:
     """Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork).
 
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
@@ -85,6 +88,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
             model=ModelConfig(method=name, image_channels=pixels.shape[1]), diffusion=diffusion, crop=crop,
             batch=batch, steps=steps, lr=lr, lr_warmup=lr_warmup, lr_decay=lr_decay, seed=seed, ema=ema,
             held_out=held_out, augment="none" if no_augment else augment, train_masks=train_masks, precision=precision,
+            cond_dropout=cond_dropout if name == "diffusion" else 0.0,
         )
         path = out / f"{name}.pt"
         start = None

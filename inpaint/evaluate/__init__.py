@@ -12,7 +12,7 @@
    each fill on the hole (:func:`inpaint.metrics.hole_metrics`, diversity
    between samples); :func:`summarize` averages per texture and method (over
    samples, then crops, with standard errors over crops); :func:`overall`
-   averages over textures.
+   averages over textures; :func:`paired_difference` compares two methods crop by crop.
 
 :func:`score_filler` does 2 and 3 for one method.  :mod:`inpaint.compare`
 runs the protocol over textures and methods and writes the report
@@ -26,13 +26,13 @@ from torch import Tensor
 
 from .fillers import (METHODS, STOCHASTIC, Bars, Filler, classical_filler, crop_seeds, learned_filler, no_bars,
                       run_fills)
-from .scores import COLUMNS, overall, result_rows, summarize
+from .scores import COLUMNS, overall, paired_difference, result_rows, summarize
 from .sets import METRICS, EvalSet, eval_set, held_out_eval_set, load_eval_set
 
 __all__ = [
     "METRICS", "COLUMNS", "METHODS", "STOCHASTIC", "EvalSet", "eval_set", "held_out_eval_set", "load_eval_set", "Filler",
     "Bars", "no_bars", "crop_seeds", "learned_filler", "classical_filler", "run_fills", "result_rows", "summarize",
-    "overall", "score_filler",
+    "overall", "paired_difference", "score_filler",
 ]
 
 

@@ -2,7 +2,8 @@
 
 :func:`result_rows` scores the fills of one method on an evaluation set;
 :func:`summarize` averages them per texture and method (over samples, then
-over crops), :func:`overall` over textures.
+over crops), :func:`overall` over textures; :func:`paired_difference` compares
+two methods crop by crop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from torch import Tensor
 from ..metrics import diversity, hole_metrics
 from .sets import METRICS, EvalSet
 
-__all__ = ["COLUMNS", "result_rows", "summarize", "overall"]
+__all__ = ["COLUMNS", "result_rows", "summarize", "overall", "paired_difference"]
 
 COLUMNS = ("texture", "method", "crop", "mask", "sample", *METRICS, "diversity", "seconds_per_fill")
 """The keys of a row of :func:`result_rows`, the columns of ``results.csv``: one row per texture x method x crop x sample."""
@@ -40,6 +41,28 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     if len(v) == 0:
         return math.nan, math.nan
     return v.mean().item(), (v.std() / len(v) ** 0.5).item() if len(v) > 1 else math.nan
+
+
+def _per_crop(rows: list[dict], key: str) -> dict[tuple, float]:
+    """Mean over samples of ``key`` for each (texture, crop)."""
+    groups: dict[tuple, list[float]] = {}
+    for r in rows:
+        groups.setdefault((r["texture"], r["crop"]), []).append(r[key])
+    return {c: sum(v) / len(v) for c, v in groups.items()}
+
+
+def paired_difference(rows: list[dict], baseline: list[dict], key: str = "lpips") -> tuple[float, float]:
+    """Mean over crops of ``key``'s difference to ``baseline`` on the same crops, and its standard error.
+
+    Each crop's value is first averaged over its samples.  Pairing by crop
+    removes the spread between crops (a hard crop is hard for both), so two
+    methods a few thousandths apart can be told apart where their separate
+    standard errors overlap.  Both must score the same crops.
+    """
+    mine, theirs = _per_crop(rows, key), _per_crop(baseline, key)
+    if set(mine) != set(theirs):
+        raise ValueError("the two sets of rows score different crops")
+    return _mean_se([mine[c] - theirs[c] for c in sorted(mine)])
 
 
 def summarize(rows: list[dict]) -> list[dict]:
