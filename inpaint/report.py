@@ -86,7 +86,8 @@ def grid_figure(columns: dict[str, Tensor], known: Tensor, *, title: str | None 
     """
     names = list(columns)
     n = len(next(iter(columns.values())))
-    fig = Figure(figsize=(1.9 * len(names), 1.9 * n + 0.4), dpi=110)
+    height = 1.9 * n + 0.4
+    fig = Figure(figsize=(1.9 * len(names), height), dpi=110)
     axes = fig.subplots(n, len(names), squeeze=False)
     for j, name in enumerate(names):
         for i in range(n):
@@ -98,9 +99,9 @@ def grid_figure(columns: dict[str, Tensor], known: Tensor, *, title: str | None 
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(name, fontsize=9)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    if title:  # 0.1 in from the top, and the axes kept out of the top 0.35 in, whatever the number of rows
+        fig.suptitle(title, fontsize=9, y=1 - 0.1 / height)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / height) if title else None)
     return fig
 
 

@@ -63,6 +63,20 @@ def test_grid_figure_shows_titled_columns_with_the_hole_painted():
     assert tuple(axes[1, 2].images[0].get_array()[0, 0]) == (0, 0, 0)
 
 
+def test_grid_title_clears_the_column_titles_of_a_tall_grid():
+    import torch
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from inpaint.report import grid_figure
+
+    x = torch.zeros(16, 3, 8, 8)
+    fig = grid_figure({"masked input": x, "fill": x}, torch.ones(16, 1, 8, 8, dtype=torch.bool), title="a long title")
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    column = fig.axes[0].title.get_window_extent(renderer)
+    assert title.y0 > column.y1  # display coordinates grow upwards
+
+
 def test_plane_figure_puts_one_labelled_point_per_method_at_psnr_lpips():
     from inpaint.report import plane_figure
 
