@@ -2,7 +2,8 @@
 
     python experiments/fewstep_benchmark.py \
         --runs data/cork.png=runs/fewstep-default/cork/diffusion.pt,data/gravel.png=... \
-        [--steps 50,25,10,5] [--crops 16] [--fills 24] [--threads 1] [--timing] [--out DIR]
+        [--steps 100,50,25,10,5] [--crops 16] [--fills 24] [--threads 1] [--timing] [--out DIR]
+    python experiments/fewstep_benchmark.py --summary-only --out DIR
 
 For each texture=checkpoint pair: held-out 128x128 crops (the right quarter of
 the texture, never seen in training), the first holes of masks/thick-128,
@@ -16,8 +17,9 @@ the difference to the reference paired by crop, with its standard error
 time of the batch over the number of fills, with ``--threads`` torch threads.
 ``--timing`` also times the default sampler (fill.DEFAULT_SAMPLER) on the
 first texture with 1 and 2 threads, one crop at a time and 8 in a batch, best
-of 3.  Writes results.md, results.json, summary.md (the README's table: d_lpips / sharpness, samplers against
-textures) and one grid of fills per texture to --out.
+of 3.  Writes results.md, results.json, summary.md (the README's table:
+d_lpips / sharpness, samplers against textures) and one grid of fills per
+texture to --out; ``--summary-only`` rewrites summary.md from results.json.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def time_default(net, config, x, known, seed) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", required=True, help="texture=checkpoint pairs, comma-separated")
+    parser.add_argument("--runs", help="texture=checkpoint pairs, comma-separated")
     parser.add_argument("--steps", default="100,50,25,10,5")
     parser.add_argument("--crops", type=int, default=16)
     parser.add_argument("--fills", type=int, default=24,
@@ -125,6 +127,8 @@ def main() -> None:
     if args.summary_only:
         (out_dir / "summary.md").write_text(summary_table(json.loads((out_dir / "results.json").read_text())["rows"]))
         return
+    if not args.runs:
+        parser.error("--runs is required (unless --summary-only)")
     lpips_net = load_lpips("cpu")
     steps = [int(s) for s in args.steps.split(",")]
     rows, timing = [], []

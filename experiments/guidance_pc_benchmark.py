@@ -2,7 +2,7 @@
 
     python experiments/guidance_pc_benchmark.py \
         --textures data/cork.png,data/gravel.png,data/unseen/stone.png,data/unseen/planks.jpg \
-        --plain runs/fewstep-default --dropout runs/fewstep-dropout [--crops 8] [--threads 1]
+        --plain runs/fewstep-default --dropout runs/fewstep-dropout [--crops 16] [--threads 1]
 
 For each texture, two models of the default recipe trained for the same steps
 from the same start: ``<plain>/<name>/diffusion.pt`` (no condition dropout) and
@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--textures", required=True, help="comma-separated image files")
     parser.add_argument("--plain", required=True, help="folder of the models trained without dropout")
     parser.add_argument("--dropout", required=True, help="folder of the models trained with --cond-dropout")
-    parser.add_argument("--crops", type=int, default=8)
+    parser.add_argument("--crops", type=int, default=16)
     parser.add_argument("--masks", default="masks/thick-128")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
