@@ -38,6 +38,7 @@ from inpaint.io import read_image
 from inpaint.perceptual import load_lpips
 from inpaint.report import markdown_table, save_grid
 from inpaint.restore import _sampler_moves
+from inpaint.sampling import repaint_calls
 
 RESULTS = Path(__file__).parent / "results" / "fewstep"
 COLUMNS = ["texture", "model", "sampler", "calls", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness"]
@@ -58,11 +59,11 @@ def runs() -> list[tuple[str, SamplerConfig, str, str]]:
 
 def calls(config, sampler: SamplerConfig) -> int:
     """Network calls per fill: the progress ticks, twice with guidance; RePaint's ticks also count its forward
-    jumps (down moves - up moves = its steps, so the calls, its down moves, are (moves + steps) / 2)."""
-    moves = _sampler_moves(config, sampler)
+    jumps, so its calls are :func:`inpaint.sampling.repaint_calls`."""
     if sampler.sampler == "repaint":
-        return (moves + len(sampler.timesteps(config.diffusion.noise_schedule()))) // 2
-    return moves * (2 if sampler.guidance else 1)
+        steps = len(sampler.timesteps(config.diffusion.noise_schedule()))
+        return repaint_calls(steps, sampler.jump_length, sampler.jump_n_sample)
+    return _sampler_moves(config, sampler) * (2 if sampler.guidance else 1)
 
 
 def main() -> None:

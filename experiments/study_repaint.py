@@ -19,16 +19,10 @@ import numpy as np
 import studylib as S
 from inpaint.checkpoint import load_checkpoint
 from inpaint.fill import SamplerConfig
-from inpaint.sampling import repaint_schedule
+from inpaint.sampling import repaint_calls
 
 NAME = "repaint"
 CHECKPOINTS = S.ROOT / "data" / "checkpoints" / "cork"
-
-
-def network_calls(steps: int, jump_length: int, jump_n_sample: int) -> int:
-    """Denoiser evaluations of one RePaint fill: one per downward move of the walk."""
-    walk = repaint_schedule(steps, jump_length, jump_n_sample)
-    return sum(b < a for a, b in zip(walk, walk[1:]))
 
 
 def main() -> None:
@@ -49,7 +43,7 @@ def main() -> None:
 
     settings = [(args.steps, n, j) for n in jumps for j in lengths if n == 1 or j < args.steps] + [(250, 10, 10)]
     units = [(f"repaint {steps}/{j}/{n}", unconditional, SamplerConfig("repaint", steps, jump_length=j, jump_n_sample=n),
-              dict(model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=network_calls(steps, j, n)))
+              dict(model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=repaint_calls(steps, j, n)))
              for steps, n, j in settings]
     repaint_calls = {fields["calls"] for *_, fields in units if fields["jump_length"] == lengths[-1]}
     units += [(f"conditional ddpm {calls}", conditional, SamplerConfig("ddpm", min(calls, 1000)),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .schedule import SCHEDULES, NoiseSchedule, _bcast, q_sample
+from .schedule import SCHEDULES, NoiseSchedule, _bcast, q_sample, to_eps
 
 PREDICTIONS = ("x0", "eps", "v")
 WEIGHTINGS = ("uniform", "min-snr")
@@ -147,12 +147,6 @@ def to_x0(out: Tensor, x_t: Tensor, abar: Tensor, prediction: str) -> Tensor:
     if prediction == "eps":
         return (x_t - (1 - a).sqrt() * out) / a.sqrt()
     return a.sqrt() * x_t - (1 - a).sqrt() * out
-
-
-def to_eps(x0: Tensor, x_t: Tensor, abar: Tensor) -> Tensor:
-    """The noise implied by an x0 estimate: eps = (x_t - sqrt(a) x0) / sqrt(1 - a)."""
-    a = _bcast(abar, x_t)
-    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()
 
 
 def loss_weight(snr: Tensor, prediction: str, weighting: str, gamma: float = 5.0) -> Tensor:

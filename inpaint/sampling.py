@@ -167,6 +167,12 @@ def repaint_schedule(steps: int, jump_length: int = 10, jump_n_sample: int = 10)
     return walk
 
 
+def repaint_calls(steps: int, jump_length: int = 10, jump_n_sample: int = 10) -> int:
+    """Denoiser evaluations of one RePaint fill: one per downward move of :func:`repaint_schedule`'s walk."""
+    walk = repaint_schedule(steps, jump_length, jump_n_sample)
+    return sum(b < a for a, b in zip(walk, walk[1:]))
+
+
 def _paste(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
     """Known pixels from ``x_known``, the hole from ``x``: known * x_known + (1 - known) * x."""
     if known is None:

@@ -163,6 +163,12 @@ def posterior(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: Tensor, s: Te
     return mean, _bcast(var, x_t)
 
 
+def to_eps(x0: Tensor, x_t: Tensor, abar: Tensor) -> Tensor:
+    """The noise implied by an x0 estimate: eps = (x_t - sqrt(a) x0) / sqrt(1 - a)."""
+    a = _bcast(abar, x_t)
+    return (x_t - a.sqrt() * x0) / (1 - a).sqrt()
+
+
 def ddim_step(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: int, s: int, eta: float = 0.0,
               noise: Tensor | None = None) -> Tensor:
     """One DDIM step t -> s given the x0 estimate (Song et al. 2021, eq. 12).
@@ -170,15 +176,13 @@ def ddim_step(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: int, s: int, 
         x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s - sigma^2) eps + sigma z,
         sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
 
-    with eps = (x_t - sqrt(abar_t) x0) / sqrt(1 - abar_t) the noise the x0 estimate
-    implies and z = ``noise`` (needed when ``eta > 0``).  ``s = -1`` returns x0.
-    ``eta = 1`` is the ancestral step of :func:`posterior`; ``eta = 0`` is deterministic.
+    with eps the noise the x0 estimate implies (:func:`to_eps`) and z = ``noise``
+    (needed when ``eta > 0``).  ``s = -1`` returns x0.  ``eta = 1`` is the ancestral step of :func:`posterior`; ``eta = 0`` is deterministic.
     """
     if s < 0:
         return x0
     a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
     sigma = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).sqrt()
-    a = _bcast(a_t.expand(x_t.shape[0]), x_t)
-    eps = (x_t - a.sqrt() * x0) / (1 - a).sqrt()
+    eps = to_eps(x0, x_t, a_t.expand(x_t.shape[0]))
     x_s = a_s.sqrt().item() * x0 + (1 - a_s - sigma**2).clamp(min=0).sqrt().item() * eps
     return x_s + sigma.item() * noise if eta > 0 else x_s

@@ -12,17 +12,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "experiments"))
 
 import studylib as S  # noqa: E402
 import study_budget  # noqa: E402
-import study_repaint  # noqa: E402
 from inpaint.checkpoint import load_checkpoint  # noqa: E402
 from inpaint.config import TrainConfig  # noqa: E402
 from inpaint.diffusion import DiffusionConfig  # noqa: E402
-from inpaint.sampling import sample_repaint, strided_timesteps  # noqa: E402
+from inpaint.sampling import repaint_calls, sample_repaint, strided_timesteps  # noqa: E402
 from inpaint.schedule import NoiseSchedule  # noqa: E402
 from inpaint.unet import ModelConfig  # noqa: E402
 
 
 @pytest.mark.parametrize("steps, jump_length, jump_n_sample", [(10, 1, 1), (10, 2, 3), (12, 5, 4), (50, 10, 10)])
-def test_network_calls_counts_the_denoiser_calls_of_repaint(steps, jump_length, jump_n_sample):
+def test_repaint_calls_counts_the_denoiser_calls_of_repaint(steps, jump_length, jump_n_sample):
     calls = []
 
     def denoiser(x, t):
@@ -36,7 +35,7 @@ def test_network_calls_counts_the_denoiser_calls_of_repaint(steps, jump_length, 
     sample_repaint(denoiser, x, NoiseSchedule.linear(T), known=known, x_known=x,
                    timesteps=strided_timesteps(T, steps), jump_length=jump_length, jump_n_sample=jump_n_sample,
                    generator=torch.Generator().manual_seed(0))
-    assert len(calls) == study_repaint.network_calls(steps, jump_length, jump_n_sample)
+    assert len(calls) == repaint_calls(steps, jump_length, jump_n_sample)
 
 
 def test_run_stages_end_at_the_config_steps_and_name_their_files(tmp_path):
