@@ -71,7 +71,7 @@ def main() -> None:
         f"`restore` with {args.train_steps} training steps (batch 16, crop 64, eps prediction; the default recipe) and the default sampler ({DEFAULT_SAMPLER.sampler}, {DEFAULT_SAMPLER.grid} grid) over "
         f"{DEFAULT_SAMPLE_STEPS} steps, seed {args.seed}. Sharpness: Laplacian energy of the holes over the original's. "
         "The prior's pre-training corpus includes data/cork.png whole, so the --init prior row has seen the holes. "
-        f"Minutes on {torch.get_num_threads()} CPU threads.\n\n{table}\n\n"
+        f"Minutes on {torch.get_num_threads()} CPU threads, wall time whatever else runs.\n\n{table}\n\n"
         f"Command: `python experiments/restore_quality.py --train-steps {args.train_steps} --seed {args.seed}`.\n")
     def views(x: torch.Tensor) -> torch.Tensor:
         return torch.cat([x[..., r:r + 128, c:c + 128] for r, c in VIEWS])

@@ -50,7 +50,8 @@ __all__ = [
 ]
 
 DEFAULT_TRAIN_STEPS = 2000
-"""Batch 16 of 64x64 crops: 3.2 to 3.4 minutes for diffusion on one thread of a CPU with bfloat16.
+"""Batch 16 of 64x64 crops: 3.2 to 3.4 minutes for diffusion on one thread of a CPU with bfloat16 (the other
+core busy).
 
 Measured on data/cork.png with 6% of it in holes, the default sampler over
 250 steps (experiments/results/restore_quality/, two seeds): with the default
