@@ -10,8 +10,10 @@ the texture, never seen in training), the first holes of masks/thick-128,
 filled ceil(fills / crops) times each (so a texture with few held-out crops
 gets more samples of each) by ancestral DDPM over all T steps (the reference)
 and then by every sampler of SAMPLERS at every step count, from the same seed.
-LPIPS (AlexNet, whole crop), PSNR and sharpness (Laplacian energy of the hole
-over the truth's) are means over crops of the means over samples; d_lpips is
+LPIPS (AlexNet, whole crop), PSNR, sharpness (Laplacian energy of the hole
+over the truth's) and colour (the error of the hole's mean colour, 0-255 levels:
+the tone drift of few-step chains; ``--masks masks/thin-128`` measures it on
+thin strokes) are means over crops of the means over samples; d_lpips is
 the difference to the reference paired by crop, with its standard error
 (:func:`inpaint.evaluate.paired_difference`).  Seconds per fill is the wall
 time of the batch over the number of fills, with ``--threads`` torch threads.
@@ -53,8 +55,9 @@ SAMPLERS = {
     "pc karras": lambda n: SamplerConfig("pc", n, corrector_steps=1, **KARRAS),
 }
 GRID_STEPS = (5, 10, 25, 50)
-COLUMNS = ["texture", "model", "sampler", "steps", "calls", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness"]
-FORMATS = {"seconds_per_fill": ".2f", "lpips": ".3f", "psnr": ".2f", "sharpness": ".2f"}
+COLUMNS = ["texture", "model", "sampler", "steps", "calls", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness",
+           "colour"]
+FORMATS = {"seconds_per_fill": ".2f", "lpips": ".3f", "psnr": ".2f", "sharpness": ".2f", "colour": ".1f"}
 
 
 def is_default(config: SamplerConfig) -> bool:
@@ -66,7 +69,7 @@ def run_one(ckpt, data, ids, sampler, samples, seed, lpips_net):
     filler = learned_filler(ckpt, sampler, samples, seed, "cpu")  # one batch: the noise of one generator
     rows, outputs = score_filler("", "", filler, data, ids, net=lpips_net, batch=len(data.truth))
     (summary,) = summarize(rows)
-    return outputs[0], rows, {k: summary[k] for k in ("seconds_per_fill", "lpips", "psnr", "sharpness")}
+    return outputs[0], rows, {k: summary[k] for k in ("seconds_per_fill", "lpips", "psnr", "sharpness", "colour")}
 
 
 def summary_table(rows: list[dict], steps=(100, 50, 25, 10, 5)) -> str:

@@ -46,6 +46,7 @@ from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
 from inpaint.evaluate import COLUMNS, EvalSet, classical_filler, learned_filler, overall, score_filler, summarize
 from inpaint.fill import SamplerConfig
+from inpaint.guide import GUIDES
 from inpaint.io import read_image
 from inpaint.mask_sets import load_mask_set
 from inpaint.patches import Box, grid_crops
@@ -54,6 +55,7 @@ from inpaint.prior import INITS, PRIOR, init_for, load_init
 from inpaint.report import HEADERS, markdown_table, mean_se_cell, plot_plane, save_grid, write_results
 from inpaint.shards import Shard, unit_seed
 from inpaint.train import train
+from inpaint.unet import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTURES = ROOT / "data" / "unseen"
@@ -82,12 +84,19 @@ RECIPES = {
     "after+bf16": recipe("auto", "linear", "lognormal", "bf16"),
     "after-uniform+bf16+crop128": recipe("auto", "linear", "uniform", "bf16", crop=128, batch=4),
     "after-uniform+bf16+lr3e-4": recipe("auto", "linear", "uniform", "bf16", lr=3e-4),
+    "library+train0.5": {"train_strength": 0.5},
+    "library+train0.3": {"train_strength": 0.3},
+    "library+dilated": {"bottleneck": "dilated"},
+    "library+attention": {"bottleneck": "attention"},
+    "library+fourier": {"bottleneck": "fourier"},
+    "library+depth4": {"depth": 4},
 }
 """Training recipes by name: fields of TrainConfig or DiffusionConfig set on top of the library's defaults.
 'before' is the recipe before this benchmark existed (all eight symmetries, a constant rate, uniform t,
 float32); 'default' the library's defaults when the first tables were made (the same with 'auto'
 precision); 'library' whatever the library's defaults are now, which since the benchmark's ablation are
-'after-uniform' with 'auto' precision (bfloat16 on a CPU that has it)."""
+'after-uniform' with 'auto' precision (bfloat16 on a CPU that has it); 'library+trainS' trains only the first
+share S of the chain (``DiffusionConfig.train_strength``), for fills started from a guide at strength S."""
 
 SHOWN = {k: HEADERS[k] for k in ("psnr", "lpips", "sharpness")}
 
@@ -96,8 +105,9 @@ def recipe_config(recipe: str, method: str, channels: int, steps: int, seed: int
     """The library's default TrainConfig for ``method`` with the fields of ``RECIPES[recipe]`` changed."""
     changes = dict(RECIPES[recipe])
     diffusion_fields = {k: changes.pop(k) for k in list(changes) if k in DiffusionConfig.__dataclass_fields__}
+    model_fields = {k: changes.pop(k) for k in list(changes) if k in ModelConfig.__dataclass_fields__}
     base = TrainConfig()
-    return replace(base, model=replace(base.model, method=method, image_channels=channels),
+    return replace(base, model=replace(base.model, method=method, image_channels=channels, **model_fields),
                    diffusion=replace(base.diffusion, **diffusion_fields), steps=steps, seed=seed, **changes)
 
 
@@ -177,6 +187,7 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
                 ckpt, models[method] = train_model(image, exclude, config, RUNS / args.tag / name / f"{method}.pt",
                                                    None if args.steps else args.minutes, args.device, init)
             sampler = SamplerConfig("ddpm", args.sample_steps) if args.sample_steps else SamplerConfig()
+            sampler = replace(sampler, start=args.start, strength=args.strength)
             filler = learned_filler(ckpt, sampler, 1, seed, "cpu")
         method_rows, outputs = score_filler(name, method, filler, data, list(range(CROPS)), net=net, batch=CROPS)
         rows += method_rows
@@ -306,6 +317,8 @@ def main() -> None:
     parser.add_argument("--sample-steps", type=int, default=None,
                         help="sample with ancestral DDPM over this many evenly strided steps instead of the default "
                              "sampler (the ablation's sampler)")
+    parser.add_argument("--start", choices=GUIDES, default="noise", help="what diffusion's fills start from")
+    parser.add_argument("--strength", type=float, default=1.0, help="the strength of a guided start")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training and sampling")
     parser.add_argument("--device", default="cpu", help="where to train (sampling and scoring run on the CPU)")
     parser.add_argument("--tag", default=None, help="results folder name (default: recipe and budget)")
@@ -323,6 +336,7 @@ def main() -> None:
     args.tag = args.tag or (f"{args.recipe}{init_tag}-" + (f"{args.steps}steps" if args.steps is not None
                                                             else f"{args.minutes:g}min")
                             + (f"-sample{args.sample_steps}" if args.sample_steps else "")
+                            + (f"-{args.start}{args.strength:g}" if args.start != "noise" else "")
                             + (f"-seed{args.seed}" if args.seed else ""))
     argv = sys.argv[1:]
     if args.ablation:

@@ -1,21 +1,28 @@
-"""Training to a wall-clock budget: time the first steps, then fix the step count that fits.
+"""Training to a wall-clock budget: time the steps, fix the step count that fits, and keep re-fixing it.
 
 A learning-rate schedule that ends with the budget (Li et al., "Budget-aware
-training", ICLR 2020) needs the step count before the end; the count comes
-from the rate of the first :data:`CALIBRATION_STEPS` steps, which run inside
-the warm-up so that no step's rate depends on the count before it is known.
+training", ICLR 2020) needs the step count before the end.  The first count
+comes from the rate of the first :data:`CALIBRATION_STEPS` steps, which run
+inside the warm-up so that no step's rate depends on a count not yet known.
+Those steps run slower than the rest, and other work on the machine may start
+or stop during a run, so the count is estimated again from the rate of the
+latest stretch every :data:`RECHECK_SHARE` of the budget, and the schedule
+follows the new count: a run ends within a stretch's rate change of its budget.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from .checkpoint import Checkpoint
 from .config import TrainConfig
 
 CALIBRATION_STEPS = 30
-"""Steps timed before a time budget fixes the step count (the first 5 warm the allocator and are not counted)."""
+"""Steps timed before a time budget fixes the first step count (the first 5 warm the allocator and are not counted)."""
+RECHECK_SHARE = 0.02
+"""After the first count, the count is estimated again each time this share of the budget has passed."""
 
 
 def budget_steps(budget: float, elapsed: float, done: int, seconds_per_step: float) -> int:
@@ -27,28 +34,59 @@ def budget_steps(budget: float, elapsed: float, done: int, seconds_per_step: flo
 
 
 class BudgetClock:
-    """Times the first :data:`CALIBRATION_STEPS` steps of a run and then fixes the step count that fits.
+    """The step count of a run with a budget of ``minutes``, from the time its steps take.
 
-    The first 5 steps warm the allocator and are not counted in the rate.
-    ``record`` is what the checkpoint's ``timing`` keeps of it.
+    ``tick(step)`` after every step; ``steps`` is None while the first
+    :data:`CALIBRATION_STEPS` are timed, then the count that fits, estimated
+    again from the latest stretch's rate every :data:`RECHECK_SHARE` of the
+    budget (and at once the budget is spent, which stops the run where it is).
+    ``record`` is what the checkpoint's ``timing`` keeps of it: the budget, the
+    latest rate, and ``plan``, the [step, count] of every change of the count.
+
+    Parameters
+    ----------
+    minutes : float
+    started : float, optional
+        The clock's reading when the run began (default: now); setup before the first step counts.
+    clock : callable, optional
+        Seconds, monotonic (default ``time.perf_counter``); tests give a fake one.
     """
 
-    def __init__(self, minutes: float, started: float):
-        self.started, self.ticks, self.steps = started, [], None
-        self.record = {"budget_minutes": minutes}
+    def __init__(self, minutes: float, started: float | None = None, *,
+                 clock: Callable[[], float] = time.perf_counter):
+        self.clock, self.budget = clock, 60.0 * minutes
+        self.started = clock() if started is None else started
+        self.ticks: list[float] = []
+        self.steps: int | None = None
+        self.checked: tuple[float, int] | None = None  # (time, step) of the latest estimate
+        self.record = {"budget_minutes": minutes, "calibration_steps": CALIBRATION_STEPS, "plan": []}
 
     @property
     def calibrating(self) -> bool:
         return self.steps is None
 
     def tick(self, step: int) -> bool:
-        """Note that ``step`` steps are done; True once the step count is fixed (in ``steps``)."""
-        self.ticks.append(time.perf_counter())
-        if len(self.ticks) < CALIBRATION_STEPS:
+        """Note that ``step`` steps are done; True when the step count (``steps``) is set or changed."""
+        now = self.clock()
+        if self.calibrating:
+            self.ticks.append(now)
+            if len(self.ticks) < CALIBRATION_STEPS:
+                return False
+            return self._estimate(now, step, (now - self.ticks[4]) / (CALIBRATION_STEPS - 5))
+        since, at = self.checked
+        spent = now - self.started >= self.budget
+        if step == at or (now - since < RECHECK_SHARE * self.budget and not spent):
             return False
-        rate = (self.ticks[-1] - self.ticks[4]) / (CALIBRATION_STEPS - 5)
-        self.steps = budget_steps(60 * self.record["budget_minutes"], self.ticks[-1] - self.started, step, rate)
-        self.record.update(seconds_per_step=rate, calibration_steps=CALIBRATION_STEPS)
+        return self._estimate(now, step, (now - since) / (step - at))
+
+    def _estimate(self, now: float, step: int, rate: float) -> bool:
+        steps = budget_steps(self.budget, now - self.started, step, max(rate, 1e-9))
+        self.checked = (now, step)
+        self.record["seconds_per_step"] = rate
+        if steps == self.steps:
+            return False
+        self.steps = steps
+        self.record["plan"].append([step, steps])
         return True
 
 

@@ -47,8 +47,10 @@ class Checkpoint:
         Name, sha256 and size of the training image.
     timing : dict
         Wall-clock seconds of the training call that wrote it (``seconds``) and,
-        for a run trained to a time budget, ``budget_minutes``, the measured
-        ``seconds_per_step`` and the ``calibration_steps`` that measured it.
+        for a run trained to a time budget, ``budget_minutes``, the latest measured
+        ``seconds_per_step``, the ``calibration_steps`` that measured the first,
+        and ``plan``: the [step, step count] of every change of the count
+        (:class:`inpaint.budget.BudgetClock`).
     """
 
     config: TrainConfig

@@ -63,6 +63,11 @@ class DiffusionConfig:
     uniform_share : float
         Share of the uniform draw in the 'lognormal' mixture, which keeps every
         t trained (the sampler starts at the highest noise levels).
+    train_strength : float
+        Share of the chain that training draws t from: 0 .. round(train_strength
+        (T - 1)).  Below 1 the network learns only the interval that a fill
+        started from a guide at that strength samples (Infusion, Cherel et
+        al.); such a model fills only from a guide, at a strength no higher.
     """
 
     schedule: str = "cosine"
@@ -74,6 +79,7 @@ class DiffusionConfig:
     level_mean: float = -1.2
     level_std: float = 1.2
     uniform_share: float = 0.2
+    train_strength: float = 1.0
 
     def __post_init__(self) -> None:
         _check_choice("schedule", self.schedule, SCHEDULES)
@@ -88,6 +94,13 @@ class DiffusionConfig:
             raise ValueError(f"timesteps must be >= 2, got {self.timesteps}")
         if self.snr_gamma <= 0:
             raise ValueError(f"snr_gamma must be positive, got {self.snr_gamma}")
+        if not 0 < self.train_strength <= 1:
+            raise ValueError(f"train_strength must be in (0, 1], got {self.train_strength}")
+
+    @property
+    def top_timestep(self) -> int:
+        """The noisiest timestep training draws: round(train_strength (T - 1))."""
+        return round(self.train_strength * (self.timesteps - 1))
 
     def noise_schedule(self) -> NoiseSchedule:
         return NoiseSchedule.from_name(self.schedule, self.timesteps)
@@ -103,12 +116,13 @@ def timestep_probabilities(schedule: NoiseSchedule, config: DiffusionConfig) -> 
 
     'lognormal': the mass of the log-normal density of sigma over each t's share
     of the log-sigma axis (the cells between midpoints of neighbouring levels),
-    mixed with ``uniform_share`` of the uniform draw.
+    mixed with ``uniform_share`` of the uniform draw.  Timesteps above
+    ``config.top_timestep`` get none, the rest share their mass.
     """
     T = schedule.T
     uniform = torch.full((T,), 1.0 / T, dtype=torch.float64)
     if config.noise_levels == "uniform":
-        return uniform
+        return _below(uniform, config.top_timestep)
     abar = schedule.alphas_cumprod.double()
     log_sigma = 0.5 * torch.log((1 - abar) / abar)
     mid = (log_sigma[1:] + log_sigma[:-1]) / 2
@@ -118,7 +132,15 @@ def timestep_probabilities(schedule: NoiseSchedule, config: DiffusionConfig) -> 
     cdf = normal.cdf(edges)
     lognormal = (cdf[1:] - cdf[:-1]).clamp(min=0)
     lognormal = lognormal / lognormal.sum()
-    return config.uniform_share * uniform + (1 - config.uniform_share) * lognormal
+    return _below(config.uniform_share * uniform + (1 - config.uniform_share) * lognormal, config.top_timestep)
+
+
+def _below(probabilities: Tensor, top: int) -> Tensor:
+    """``probabilities`` with no mass above timestep ``top``, renormalized."""
+    if top == len(probabilities) - 1:
+        return probabilities
+    kept = torch.cat([probabilities[: top + 1], probabilities.new_zeros(len(probabilities) - top - 1)])
+    return kept / kept.sum()
 
 
 def draw_timesteps(probabilities: Tensor | None, T: int, n: int, generator: torch.Generator) -> Tensor:
@@ -232,7 +254,8 @@ def diffusion_loss(
     not valid are zeroed in the conditioning and never count in the loss.
     """
     B = x0.shape[0]
-    probabilities = None if config.noise_levels == "uniform" else timestep_probabilities(schedule, config)
+    every_t = config.noise_levels == "uniform" and config.top_timestep == schedule.T - 1
+    probabilities = None if every_t else timestep_probabilities(schedule, config)
     t = draw_timesteps(probabilities, schedule.T, B, generator).to(x0.device)
     eps = torch.randn(x0.shape, generator=generator, device=generator.device, dtype=x0.dtype).to(x0.device)
     x_t = q_sample(schedule, x0, t, eps)

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from .config import TrainConfig
 from .dpm_solver import sample_dpmpp_2m, sample_pc
+from .guide import GUIDES, make_guide
 from .inference import fast_denoiser, guided_denoiser
 from .masks import check_known
 from .regression import fill_regression
@@ -17,7 +18,7 @@ from .sampling import (
     GRIDS, SAMPLERS, VARIANCES, Generators, Progress, karras_timesteps, noise_like, sample_ddim, sample_ddpm,
     sample_repaint, start_timestep, strided_timesteps,
 )
-from .schedule import NoiseSchedule
+from .schedule import NoiseSchedule, q_sample
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,18 @@ class SamplerConfig:
         estimate is (1 + w) x0(x_t | condition) - w x0(x_t), two network calls
         a step; 0 is the conditional model alone.  Needs a diffusion model
         trained with ``cond_dropout`` (:attr:`TrainConfig.unconditional`).
+    start : {'noise', 'mean', 'telea', 'ns', 'biharmonic', 'patchmatch'}
+        What the chain starts from (:mod:`inpaint.guide`): pure noise, or a
+        guide noised to the first timestep (SDEdit, Meng et al. 2022): the
+        known pixels' mean colour in the hole, or a classical method's fill.
+        :func:`fill` also takes any guide as a tensor.
+    strength : float
+        Where a guided chain starts, as a share of the chain: the first
+        timestep is round(strength (T - 1)), or the sigma_max start when that
+        is lower; ``steps`` steps of the grid run from there.  1 keeps the
+        sampler's start (a guide then adds the signal that starting from pure
+        noise at sigma_max drops); lower keeps more of the guide.  Below 1
+        needs a guide.
     """
 
     sampler: str | None = None
@@ -77,6 +90,8 @@ class SamplerConfig:
     corrector_steps: int = 1
     snr: float = 0.16
     guidance: float = 0.0
+    start: str = "noise"
+    strength: float = 1.0
 
     def __post_init__(self) -> None:
         if self.sampler is not None and self.sampler not in SAMPLERS:
@@ -95,6 +110,10 @@ class SamplerConfig:
             raise ValueError(f"guidance must be >= 0, got {self.guidance}")
         if self.guidance and self.sampler == "repaint":
             raise ValueError("guidance needs a condition; RePaint samples the unconditional model")
+        if self.start not in GUIDES:
+            raise ValueError(f"start must be one of {', '.join(GUIDES)}; got {self.start!r}")
+        if not 0 < self.strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], got {self.strength}")
 
     @staticmethod
     def default_for(method: str, *, quick: bool = False) -> "SamplerConfig":
@@ -123,7 +142,8 @@ class SamplerConfig:
             if method == "repaint":
                 return replace(self, sampler="repaint", steps=self.steps or REPAINT_SAMPLER.steps)
             default = self.default_for(method)
-            return replace(default, steps=self.steps or default.steps, paste=self.paste, guidance=self.guidance)
+            return replace(default, steps=self.steps or default.steps, paste=self.paste, guidance=self.guidance,
+                           start=self.start, strength=self.strength)
         if self.sampler == "repaint" and method != "repaint" and not unconditional:
             raise ValueError("the repaint sampler needs a model trained with --method repaint, "
                              "or a diffusion model trained with --cond-dropout")
@@ -134,10 +154,10 @@ class SamplerConfig:
 
         ``steps`` larger than the timesteps from the start down to 0 takes them all.
         """
-        start = start_timestep(schedule, self.sigma_max)
+        start = min(start_timestep(schedule, self.sigma_max), round(self.strength * (schedule.T - 1)))
         steps = None if self.steps is None else min(self.steps, start + 1)  # a short chain has fewer
         if self.grid == "karras":
-            return karras_timesteps(schedule, steps, rho=self.rho, sigma_max=self.sigma_max)
+            return karras_timesteps(schedule, steps, rho=self.rho, start=start)
         return strided_timesteps(schedule.T, steps, start=start)
 
 
@@ -179,6 +199,7 @@ def fill(
     samples: int = 1,
     generator: Generators | None = None,
     progress: Progress | None = None,
+    guide: Tensor | None = None,
 ) -> Tensor:
     """Fill the holes of ``x_known`` with a trained network.
 
@@ -196,6 +217,11 @@ def fill(
         The sampling noise; with one generator per image, an image's fills do
         not depend on the other images of the batch (its ``samples`` fills are
         drawn one after the other from its generator).
+    guide : Tensor (B, C, H, W) in [-1, 1], optional
+        A first fill to start the chain from (SDEdit), noised to the level of
+        ``sampler.strength``; its known pixels are taken from ``x_known``.
+        Default: ``sampler.start``'s guide (:func:`inpaint.guide.make_guide`),
+        none for 'noise'.  Regression ignores it.
 
     Returns
     -------
@@ -204,8 +230,11 @@ def fill(
     _check_inputs(x_known, known, config)
     x_known = x_known.masked_fill(~known, 0.0)  # select: NaN * 0 is NaN, so a NaN hole pixel would spread
     B = x_known.shape[0]
+    guide = _guide(guide, sampler, x_known, known) if config.method != "regression" else None
     x, k, (H, W) = pad_to_multiple(x_known, known, config.model.multiple)
     x, k = x.repeat(samples, 1, 1, 1), k.repeat(samples, 1, 1, 1)
+    if guide is not None:
+        guide = pad_to_multiple(guide, known, config.model.multiple)[0].repeat(samples, 1, 1, 1)
     if generator is not None and not isinstance(generator, torch.Generator):
         if len(generator) != B:
             raise ValueError(f"{len(generator)} generators for {B} images: give one generator, or one per image")
@@ -213,7 +242,7 @@ def fill(
     if config.method == "regression":
         out = fill_regression(model, x, k)
     else:
-        out = _sample(model, config, x, k, sampler, generator, progress)
+        out = _sample(model, config, x, k, sampler, generator, progress, guide)
     out = torch.where(k, x, out)[..., :H, :W]
     return out.reshape(samples, B, *out.shape[1:])
 
@@ -230,12 +259,34 @@ def known_variance(x: Tensor, known: Tensor) -> Tensor:
     return torch.where(n >= 2, var.clamp(min=1e-6), torch.ones_like(var)).cpu()
 
 
-def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, generator, progress) -> Tensor:
+def _guide(guide: Tensor | None, sampler: SamplerConfig, x_known: Tensor, known: Tensor) -> Tensor | None:
+    """The guide of a fill: the one given, or ``sampler.start``'s, with the known pixels of ``x_known``."""
+    if guide is None:
+        if sampler.strength < 1 and sampler.start == "noise":
+            raise ValueError("a strength below 1 starts from a guide: give start (or a guide tensor)")
+        return make_guide(sampler.start, x_known, known)
+    if sampler.start != "noise":
+        raise ValueError(f"two guides: a guide tensor and start={sampler.start!r}; give one")
+    if guide.shape != x_known.shape:
+        raise ValueError(f"the guide is {tuple(guide.shape)}, the image {tuple(x_known.shape)}")
+    if not bool(torch.isfinite(guide).logical_or(known).all()):
+        raise ValueError("the guide has non-finite values in the hole")
+    return torch.where(known, x_known, guide.to(x_known))
+
+
+def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, generator, progress,
+            guide: Tensor | None = None) -> Tensor:
     schedule = config.diffusion.noise_schedule()
     sampler = sampler.resolved(config.method, unconditional=config.unconditional)
     denoiser = model_denoiser(model, config, x, known, sampler)
     x_T = noise_like(x, generator, torch.get_default_dtype())
     ts = sampler.timesteps(schedule)
+    if ts[0] > config.diffusion.top_timestep:
+        raise ValueError(f"this model learned timesteps up to {config.diffusion.top_timestep} of {schedule.T} "
+                         f"(train_strength {config.diffusion.train_strength:g}), the fill starts at {ts[0]}: "
+                         "fill from a guide (start) at a strength no higher")
+    if guide is not None:  # SDEdit: the guide noised to the first timestep, x_t0 = sqrt(abar) guide + sqrt(1 - abar) z
+        x_T = q_sample(schedule, guide.to(x_T.dtype), torch.full((len(x),), ts[0], dtype=torch.long), x_T)
     paste = {"known": known, "x_known": x} if sampler.paste else {}
     name = sampler.sampler
     common = dict(timesteps=ts, generator=generator, progress=progress)

@@ -125,10 +125,13 @@ def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str]
 
 
 FORMATS = {"psnr": ".2f", "ssim": ".3f", "lpips": ".3f", "sharpness": ".2f", "blur_effect": ".3f",
-           "diversity": ".3f", "seconds_per_fill": ".3f"}
+           "tone": ".1f", "detail": ".1f", "colour": ".1f", "patch_swd": ".1f", "diversity": ".3f",
+           "seconds_per_fill": ".3f"}
 """Number format of each score in tables (:data:`inpaint.evaluate.COLUMNS`)."""
 HEADERS = {"psnr": "PSNR (dB) ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓", "sharpness": "sharpness (1 = truth)",
-           "blur_effect": "blur ↓", "diversity": "diversity", "seconds_per_fill": "s / fill"}
+           "blur_effect": "blur ↓", "tone": "tone error ↓", "detail": "detail error ↓",
+           "colour": "colour error ↓", "patch_swd": "patch SWD ↓", "diversity": "diversity",
+           "seconds_per_fill": "s / fill"}
 """Column header of each score in tables and on axes."""
 
 

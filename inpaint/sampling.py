@@ -97,12 +97,14 @@ def start_timestep(schedule: NoiseSchedule, sigma_max: float | None = None) -> i
 
 
 def karras_timesteps(
-    schedule: NoiseSchedule, steps: int | None = None, *, rho: float = 7.0, sigma_max: float | None = None
+    schedule: NoiseSchedule, steps: int | None = None, *, rho: float = 7.0, sigma_max: float | None = None,
+    start: int | None = None,
 ) -> list[int]:
     """``steps`` timesteps whose noise levels follow Karras et al. (2022), eq. 5.
 
     sigma_i = (sigma_max^(1/rho) + i / (steps - 1) (sigma_min^(1/rho) - sigma_max^(1/rho)))^rho,
-    i = 0 .. steps - 1, with sigma_max the level of :func:`start_timestep` and
+    i = 0 .. steps - 1, with sigma_max the level of :func:`start_timestep` (or of
+    the timestep ``start``, when given, which wins over ``sigma_max``) and
     sigma_min that of t = 0, each mapped to the discrete timestep nearest in
     log sigma.  rho = 7 puts most steps at low noise, where the fine detail is
     drawn; rho = 1 spaces sigma evenly.  Where two levels round to one
@@ -116,7 +118,10 @@ def karras_timesteps(
     """
     if rho <= 0:
         raise ValueError(f"rho must be positive, got {rho}")
-    start = start_timestep(schedule, sigma_max)
+    if start is None:
+        start = start_timestep(schedule, sigma_max)
+    elif not 0 <= start <= schedule.T - 1:
+        raise ValueError(f"start must be between 0 and T-1={schedule.T - 1}, got {start}")
     steps = start + 1 if steps is None else steps
     if not 1 <= steps <= start + 1:
         raise ValueError(f"steps must be between 1 and {start + 1} (the timesteps from {start} to 0), got {steps}")

@@ -49,11 +49,12 @@ def weights_digest(state: dict) -> str:
 
 
 def check_init(config: TrainConfig, init: Checkpoint) -> None:
-    """``init`` must be the same network and the same diffusion as ``config`` to be fine-tuned by it."""
+    """``init`` must be the same network (its bottleneck aside: see :func:`load_weights`) and the same
+    diffusion as ``config`` to be fine-tuned by it."""
     def network(m) -> str:
         return f"a {m.method} network of {m.image_channels} channels, width {m.width}, depth {m.depth}"
 
-    if init.config.model != config.model:
+    if replace(init.config.model, bottleneck=config.model.bottleneck) != config.model:
         raise ValueError(f"cannot start from {init.texture.get('name', 'that checkpoint')}: it is "
                          f"{network(init.config.model)}; this run trains {network(config.model)}")
     mine, theirs = config.diffusion, init.config.diffusion
@@ -84,13 +85,21 @@ def batch_loss(model: nn.Module, config: TrainConfig, x: Tensor, known: Tensor, 
     return diffusion_loss(model, x, conditional_known, schedule, config.diffusion, generator, valid=valid)
 
 
+def load_weights(model: nn.Module, weights: dict) -> None:
+    """Load ``weights`` into ``model``; a network whose bottleneck adds blocks (``ModelConfig.bottleneck``)
+    keeps those at their initialization, which makes them the identity."""
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or any(".inner." not in k for k in missing):
+        raise ValueError(f"the weights do not fit this network: missing {missing}, unexpected {unexpected}")
+
+
 def init_checkpoint(config: TrainConfig, texture: dict, weights: dict | None = None) -> Checkpoint:
     """Step 0: fresh weights drawn from the config's seed, or ``weights`` (then the draws that follow
     are those of a fresh start with the same seed)."""
     generator = torch.Generator().manual_seed(config.seed)
     model = UNet(config.model, generator=generator)
     if weights is not None:
-        model.load_state_dict(weights)
+        load_weights(model, weights)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     return Checkpoint(
         config=config,
@@ -151,9 +160,11 @@ def train(
     minutes : float, optional
         A wall-clock budget instead of ``config.steps``: the first
         :data:`~inpaint.budget.CALIBRATION_STEPS` steps are timed, the step count
-        that fits the budget is fixed from their rate (:class:`~inpaint.budget.BudgetClock`), and the learning
-        rate schedule ends with it.  The checkpoint's config records that count,
-        so training again with it (and no budget) gives the same weights.  Needs
+        that fits the budget is fixed from their rate and estimated again from
+        the latest rate as the run goes (:class:`~inpaint.budget.BudgetClock`),
+        and the learning rate schedule follows the count, ending with the
+        budget.  The checkpoint's config records the final count and its
+        ``timing`` the budget and every change of the count (``plan``).  Needs
         ``config.lr_warmup >= CALIBRATION_STEPS`` when the rate decays, so that
         no step's rate depends on the count before it is known.
     until : int, optional
@@ -174,6 +185,7 @@ def train(
     if corpus and (exclude is not None or valid is not None):
         raise ValueError("a corpus trains on whole images: no exclude or valid map")
     t_start = time.perf_counter()
+    clock = BudgetClock(minutes) if minutes is not None else None  # setup counts against the budget
     if not corpus:
         H, W = image.shape[-2:]
         exclude_region = held_out_box(H, W, config.held_out).mask(H, W) if exclude is None else exclude
@@ -222,7 +234,6 @@ def train(
     schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
     losses = list(ckpt.losses.tolist())
 
-    clock = BudgetClock(minutes, t_start) if minutes is not None else None
     timing = clock.record if clock is not None else {}
 
     def snapshot(step: int) -> Checkpoint:
@@ -261,7 +272,7 @@ def train(
             losses.append(loss.item())
             if on_step is not None:
                 on_step(step, losses[-1])
-            if clock is not None and clock.calibrating and clock.tick(step):
+            if clock is not None and clock.tick(step):
                 config = replace(config, steps=clock.steps)
             if out is not None and (step % save_every == 0 or step in (config.steps, until)):
                 save_checkpoint(snapshot(step), out)

@@ -180,10 +180,14 @@ def test_train_texture_to_a_time_budget(texture, tmp_path):
     out = tmp_path / "budget"
     result = run("train-texture", texture, "--out", out, "--method", "diffusion", "--minutes", "0.02", "--crop", "16",
                  "--batch", "4", "--timesteps", "20", "--lr-warmup", "30", "--lr-decay", "cosine", "--augment", "flips",
-                 "--noise-levels", "lognormal", "--precision", "fp32")
+                 "--noise-levels", "lognormal", "--precision", "fp32", "--bottleneck", "fourier",
+                 "--train-strength", "0.6")
     assert result.exit_code == 0, result.output
     ckpt = load_checkpoint(out / "diffusion.pt")
     assert ckpt.step == ckpt.config.steps and ckpt.timing["budget_minutes"] == 0.02
+    assert ckpt.timing["plan"][-1] == [ckpt.timing["plan"][-1][0], ckpt.step]
+    assert ckpt.config.model.bottleneck == "fourier" and ckpt.config.diffusion.train_strength == 0.6
+    assert (out / "fills.png").is_file()  # the preview of a model of part of the chain starts from a guide
     assert (ckpt.config.lr_decay, ckpt.config.augment, ckpt.config.diffusion.noise_levels) == ("cosine", "flips",
                                                                                                "lognormal")
     assert ckpt.config.precision == "fp32"

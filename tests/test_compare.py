@@ -98,7 +98,8 @@ def test_eval_set_pairs_crop_i_with_mask_i():
 
 def test_summary_statistics():
     rows = [{"texture": t, "method": "m", "crop": c, "sample": s, "psnr": v, "ssim": 0.5, "lpips": 0.1,
-             "sharpness": 1.0, "blur_effect": 0.3, "diversity": math.nan, "seconds_per_fill": 0.1}
+             "sharpness": 1.0, "blur_effect": 0.3, "tone": 1.0, "detail": 2.0, "colour": 0.5, "patch_swd": 3.0,
+             "diversity": math.nan, "seconds_per_fill": 0.1}
             for t, vals in (("a", [[10, 12], [20, 22]]), ("b", [[30, 30], [34, 34]]))
             for c, pair in enumerate(vals) for s, v in enumerate(pair)]
     summary = summarize(rows)

@@ -13,9 +13,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.mark.parametrize("method, channels, prediction", [("diffusion", 3, "eps"), ("diffusion", 1, "v"), ("repaint", 3, "x0")])
 @pytest.mark.parametrize("size", [(16, 24), (8, 8)])
-def test_fast_denoiser_equals_make_denoiser(method, channels, prediction, size):
+@pytest.mark.parametrize("bottleneck", ["plain", "fourier"])
+def test_fast_denoiser_equals_make_denoiser(method, channels, prediction, size, bottleneck):
     g = torch.Generator().manual_seed(0)
-    model = UNet(ModelConfig(method=method, image_channels=channels, width=8), generator=g).eval()
+    model = UNet(ModelConfig(method=method, image_channels=channels, width=8, bottleneck=bottleneck), generator=g).eval()
     # biases are zero after reset_parameters: make them count
     for p in model.parameters():
         p.data.add_(0.1 * torch.randn(p.shape, generator=g))

@@ -193,6 +193,59 @@ def test_blur_effect_rises_with_blur():
     assert grey.shape == (2,)
 
 
+# --- tone, detail, colour and patch statistics -----------------------------------
+
+def periodic(b: int = 2, shift: int = 0) -> torch.Tensor:
+    """Stripes of period 8 in x and 6 in y, in three channels: a copy shifted by a period is the same image."""
+    y, x = torch.meshgrid(torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij")
+    img = 0.6 * torch.sin(2 * torch.pi * (x + shift) / 8) * torch.cos(2 * torch.pi * y / 6)
+    return torch.stack([img, 0.5 * img, -img])[None].expand(b, 3, H, W).clone()
+
+
+def test_frequency_errors_split_an_offset_into_tone_and_a_checkerboard_into_detail():
+    truth, known = texture(0), square_hole()
+    zero = metrics.frequency_errors(truth, truth, known)
+    assert all(torch.equal(v, torch.zeros(2)) for v in zero)
+    hole = ~known.expand_as(truth)
+    pale = torch.where(hole, truth + 0.2, truth)  # a pale blotch: the same grain, lighter
+    tone, detail = metrics.frequency_errors(pale, truth, known)
+    assert torch.allclose(tone, torch.full((2,), 0.2 * 127.5)) and torch.all(detail < 1e-3)
+    yy, xx = torch.meshgrid(torch.arange(H), torch.arange(W), indexing="ij")
+    checker = ((yy + xx) % 2 * 2 - 1).float() * 0.2
+    grain = torch.where(hole, truth + checker, truth)  # the right tone, the wrong grain
+    tone, detail = metrics.frequency_errors(grain, truth, known)
+    assert torch.all(tone < 0.1 * detail) and torch.allclose(detail, torch.full((2,), 0.2 * 127.5), rtol=0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        metrics.frequency_errors(grain, truth, known, sigma=0)
+
+
+def test_colour_error_is_the_error_of_the_holes_mean_colour():
+    truth, known = texture(0), square_hole()
+    hole = ~known.expand_as(truth)
+    offset = torch.tensor([0.1, -0.2, 0.3]).view(1, 3, 1, 1)
+    out = torch.where(hole, truth + offset, truth)
+    assert torch.allclose(metrics.colour_error(out, truth, known), torch.full((2,), 0.2 * 127.5))
+    assert torch.equal(metrics.colour_error(truth, truth, known), torch.zeros(2))
+
+
+def test_patch_swd_is_zero_for_a_copy_small_for_a_shifted_copy_and_large_for_a_blur():
+    truth = periodic()
+    known = torch.ones(2, 1, H, W, dtype=torch.bool)
+    known[..., 6:26, 6:26] = False  # a hole large enough to hold every phase of the stripes
+    assert torch.equal(metrics.patch_swd(truth, truth, known), torch.zeros(2, dtype=torch.float64))
+    hole = ~known.expand_as(truth)
+    shifted = torch.where(hole, periodic(shift=3), truth)  # the same texture, out of place
+    blurred = torch.where(hole, kornia.filters.gaussian_blur2d(truth, (7, 7), (2.0, 2.0)), truth)
+    flat = torch.where(hole, torch.zeros_like(truth), truth)
+    swd = {name: metrics.patch_swd(out, truth, known) for name, out in
+           (("shifted", shifted), ("blurred", blurred), ("flat", flat))}
+    assert torch.all(swd["shifted"] < 0.3 * swd["blurred"]) and torch.all(swd["blurred"] < swd["flat"])
+    # the same fill always scores the same: the projections and positions come from a fixed seed
+    assert torch.equal(swd["blurred"], metrics.patch_swd(blurred, truth, known))
+    with pytest.raises(ValueError, match="odd"):
+        metrics.patch_swd(truth, truth, known, size=4)
+
+
 # --- diversity and the report dict --------------------------------------------
 
 def test_diversity(lpips_net):
@@ -208,7 +261,7 @@ def test_diversity(lpips_net):
 def test_hole_metrics_returns_every_metric_per_image(lpips_net):
     truth, output, known = texture(0), texture(1), square_hole()
     out = metrics.hole_metrics(output, truth, known, net=lpips_net)
-    assert set(out) == {"psnr", "ssim", "lpips", "sharpness", "blur_effect"}
+    assert set(out) == {"psnr", "ssim", "lpips", "sharpness", "blur_effect", "tone", "detail", "colour", "patch_swd"}
     assert all(v.shape == (2,) and torch.all(torch.isfinite(v)) for v in out.values())
     assert torch.allclose(out["psnr"], metrics.psnr(output, truth, known))
 

@@ -45,3 +45,44 @@ def test_same_generator_seed_gives_same_weights():
 def test_bad_config_is_rejected():
     with pytest.raises(ValueError, match="method"):
         ModelConfig(method="gan")
+
+
+def test_bottlenecks_stay_small_and_dilation_adds_no_parameter():
+    from inpaint.unet import BOTTLENECKS
+
+    counts = {b: count_parameters(UNet(ModelConfig(bottleneck=b))) for b in BOTTLENECKS}
+    assert counts["dilated"] == counts["plain"]
+    assert all(counts["plain"] < counts[b] <= 200_000 for b in ("attention", "fourier"))
+    with pytest.raises(ValueError, match="bottleneck"):
+        ModelConfig(bottleneck="transformer")
+
+
+@pytest.mark.parametrize("bottleneck", ["attention", "fourier"])
+def test_an_added_bottleneck_block_starts_as_the_identity_of_the_plain_network(bottleneck):
+    """Fine-tuned from a plain network (the prior), the network starts as that network."""
+    from inpaint.train import load_weights
+
+    g = torch.Generator().manual_seed(0)
+    plain = UNet(ModelConfig(width=8), generator=g).eval()
+    wide = UNet(ModelConfig(width=8, bottleneck=bottleneck), generator=g).eval()
+    load_weights(wide, plain.state_dict())
+    x, t = torch.randn(2, 7, 32, 32, generator=g), torch.tensor([3, 300])
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x, t), plain(x, t))
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # the FFT runs in float32 under bfloat16 training
+            assert wide(x, t).shape == (2, 3, 32, 32)
+    with pytest.raises(ValueError, match="do not fit"):
+        load_weights(plain, wide.state_dict())
+
+
+def test_dilation_widens_what_one_output_pixel_sees():
+    """The gradient of one output pixel reaches farther into the input with the dilated bottleneck."""
+    def reach(bottleneck):
+        net = UNet(ModelConfig(method="regression", image_channels=1, width=8, bottleneck=bottleneck),
+                   generator=torch.Generator().manual_seed(0))
+        x = torch.rand(1, 2, 256, 256, generator=torch.Generator().manual_seed(1)).requires_grad_()
+        net(x)[0, 0, 128, 128].backward()
+        cols = x.grad[0].abs().sum(dim=(0, 1)).nonzero().flatten()
+        return int(cols.max() - cols.min()) + 1
+
+    assert reach("plain") == 92 and reach("dilated") == 156  # 8 px of the bottleneck each side, times 8

@@ -16,10 +16,25 @@ import click
 
 from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, threads_option
 
-__all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
+__all__ = ["fill", "IMAGE_SUFFIXES", "START_NAMES", "check_start", "collect_images", "output_paths"]
 
 SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 """``inpaint.sampling.SAMPLERS``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
+
+START_NAMES = ("noise", "mean", "telea", "ns", "biharmonic", "patchmatch")
+"""``inpaint.guide.GUIDES``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
+
+START_HELP = ("What the fill starts from: pure noise, or a first fill noised to --strength (SDEdit): the known "
+              "pixels' mean colour, or a classical method's fill (patchmatch needs inpaint[patchmatch]).")
+STRENGTH_HELP = ("Share of the chain a guided fill runs: its first timestep is strength x (T - 1), at most the "
+                 "sampler's start; lower keeps more of the --start fill.  Below 1 needs --start.")
+
+def check_start(start: str, strength: float) -> None:
+    """--strength below 1 keeps part of a first fill: refuse it without --start, before any work."""
+    if strength < 1 and start == "noise":
+        raise click.BadParameter("a strength below 1 starts from a first fill; give --start (e.g. patchmatch)",
+                                 param_hint="--strength")
+
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 """Files a folder argument contributes, by extension."""
@@ -103,6 +118,9 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--guidance", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Classifier-free guidance scale (two network calls a step); needs a model trained with "
                    "--cond-dropout.")
+@click.option("--start", type=click.Choice(START_NAMES), default="noise", show_default=True, help=START_HELP)
+@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True,
+              help=STRENGTH_HELP)
 @click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")
@@ -113,8 +131,8 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @quiet_option
 @threads_option
 @friendly_errors
-def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, guidance, no_paste, samples, seed,
-         margin, device, overwrite, quiet, threads) -> None:
+def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, guidance, start, strength,
+         no_paste, samples, seed, margin, device, overwrite, quiet, threads) -> None:
     """Fill the holes of IMAGE ... (files or folders) with a trained or shipped model.
 
     The hole is white in --mask, or transparent in each image's alpha channel.
@@ -123,6 +141,7 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     images. Known pixels come back exactly; each output keeps its input's mode,
     bit depth and colour profile.
     """
+    check_start(start, strength)
     files, to_folder = collect_images(images)
     paths = output_paths(files, out, to_folder, samples)
     check_overwrite([p for group in paths for p in group], overwrite)
@@ -156,8 +175,8 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     if sampler == "repaint" and steps is None:  # named, RePaint keeps its default length
         steps = SamplerConfig.default_for("repaint").steps
     given = {"eta": eta, "jump_length": jump_length, "jump_n_sample": jump_n_sample}
-    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, guidance=guidance,
-                                   **{k: v for k, v in given.items() if v is not None})
+    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, guidance=guidance, start=start,
+                                   strength=strength, **{k: v for k, v in given.items() if v is not None})
     margin = MARGIN if margin is None else margin
     _sampler_moves(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
     model = ckpt.network(device=dev)

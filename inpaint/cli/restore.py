@@ -20,6 +20,7 @@ from ..shipped import resolve_checkpoint
 from ..unet import LEARNED_METHODS
 from .common import (check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
                      resolve_device, set_threads, threads_option)
+from .fill import START_HELP, START_NAMES, STRENGTH_HELP, check_start
 from .progress import LazyBar, progress_disabled, step_bar
 
 
@@ -72,6 +73,9 @@ def check_checkpoint_path(path: str | None) -> None:
               help="Train for this many minutes of wall time instead of --train-steps.")
 @click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
               help="Denoising steps of the fill (diffusion, repaint).")
+@click.option("--start", type=click.Choice(START_NAMES), default="noise", show_default=True, help=START_HELP)
+@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True,
+              help=STRENGTH_HELP)
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Seed of the training and of the fill.")
 @click.option("--crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True,
@@ -90,7 +94,7 @@ def check_checkpoint_path(path: str | None) -> None:
 @quiet_option
 @threads_option
 @friendly_errors
-def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samples, seed, crop, batch, margin,
+def restore(images, mask, outs, method, train_steps, minutes, sample_steps, start, strength, samples, seed, crop, batch, margin,
             save_checkpoint, device, checkpoint, init, overwrite, quiet, threads) -> None:
     """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
 
@@ -101,6 +105,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
     its own mode and bit depth.
     """
 
+    check_start(start, strength)
     set_threads(threads)
     dev = resolve_device(device)
     paths = output_paths(outs, images, samples)
@@ -132,7 +137,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, samp
 
     try:
         result, _ = restore_image(
-            x, known, config, sampler=SamplerConfig(steps=sample_steps), samples=samples,
+            x, known, config, sampler=SamplerConfig(steps=sample_steps, start=start, strength=strength), samples=samples,
             generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin,
             on_step=None if quiet else bar.step, progress=progress, checkpoint_path=save_checkpoint,
             name=Path(images[0]).name, trained=trained, minutes=minutes, init=start_from,

@@ -17,7 +17,7 @@ from ..prior import init_for
 from ..schedule import SCHEDULES
 from ..shipped import resolve_texture
 from ..train import train
-from ..unet import LEARNED_METHODS, ModelConfig
+from ..unet import BOTTLENECKS, LEARNED_METHODS, ModelConfig
 from .common import check_init_option, friendly_errors, init_option, resolve_device
 from .progress import LazyBar
 from .training_report import write_training_report
@@ -49,6 +49,12 @@ DEFAULT_METHODS = "regression,diffusion"
 @click.option("--weighting", type=click.Choice(WEIGHTINGS), default=DiffusionConfig.weighting, show_default=True)
 @click.option("--noise-levels", type=click.Choice(NOISE_LEVELS), default=DiffusionConfig.noise_levels, show_default=True,
               help="How training draws the noise level: uniform t, or log-normal sigma.")
+@click.option("--train-strength", type=click.FloatRange(0, 1, min_open=True), default=DiffusionConfig.train_strength,
+              show_default=True, help="Train only the noise levels of the chain's first share (fills then start from "
+                                      "a guide: fill --start patchmatch --strength at most this).")
+@click.option("--bottleneck", type=click.Choice(BOTTLENECKS), default=ModelConfig.bottleneck, show_default=True,
+              help="The network's innermost block: plain, dilated (no new parameters), or with global self-attention "
+                   "or a Fourier block (about 4 000 more parameters each).")
 @click.option("--ema", type=click.FloatRange(0, 1, max_open=True), default=TrainConfig.ema, show_default=True, help="EMA decay (0: off).")
 @click.option("--train-masks", default=TrainConfig.train_masks, show_default=True, help="Hole families, e.g. thick,box or thick:0.7,box:0.3.")
 @click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=TrainConfig.held_out,
@@ -64,7 +70,7 @@ DEFAULT_METHODS = "regression,diffusion"
 @init_option("auto")
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
-                  timesteps, prediction, weighting, noise_levels, ema, train_masks, held_out, augment, no_augment,
+                  timesteps, prediction, weighting, noise_levels, train_strength, bottleneck, ema, train_masks, held_out, augment, no_augment,
                   precision, cond_dropout, init) -> None:
     """Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork).
 
@@ -82,10 +88,12 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
     dev = resolve_device(device)
     pixels, _ = read_image(resolve_texture(image))
     out = Path(out) if out else Path("runs") / Path(image).stem
-    diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting, noise_levels=noise_levels)
+    diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting, noise_levels=noise_levels,
+                                train_strength=train_strength)
     for name in methods:
         config = TrainConfig(
-            model=ModelConfig(method=name, image_channels=pixels.shape[1]), diffusion=diffusion, crop=crop,
+            model=ModelConfig(method=name, image_channels=pixels.shape[1], bottleneck=bottleneck), diffusion=diffusion,
+            crop=crop,
             batch=batch, steps=steps, lr=lr, lr_warmup=lr_warmup, lr_decay=lr_decay, seed=seed, ema=ema,
             held_out=held_out, augment="none" if no_augment else augment, train_masks=train_masks, precision=precision,
             cond_dropout=cond_dropout if name == "diffusion" else 0.0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -30,6 +31,8 @@ def preview_fills(image: Tensor, checkpoints: dict[str, Checkpoint], *, count: i
     for name, ckpt in checkpoints.items():
         generator = torch.Generator(device).manual_seed(seed)
         sampler = SamplerConfig.default_for(name, quick=True)  # the preview must stay quick on a CPU
+        if name == "diffusion" and ckpt.config.diffusion.train_strength < 1:  # it fills only from a guide
+            sampler = replace(sampler, start="telea", strength=ckpt.config.diffusion.train_strength)
         out = fill(ckpt.network(device=device), ckpt.config, data.masked.to(device), data.known.to(device),
                    sampler=sampler, generator=generator)
         columns[f"{name} ({ckpt.step} steps)"] = out[0].cpu()

@@ -17,7 +17,7 @@ from ..mask_sets import load_mask_set
 from ..masks import training_masks
 from ..patches import grid_crops, held_out_box
 
-METRICS = ("psnr", "ssim", "lpips", "sharpness", "blur_effect")
+METRICS = ("psnr", "ssim", "lpips", "sharpness", "blur_effect", "tone", "detail", "colour", "patch_swd")
 
 
 @dataclass(frozen=True)
