@@ -57,19 +57,20 @@ BINS = ((0.0, 0.10, "< 10 %"), (0.10, 0.25, "10-25 %"), (0.25, 1.0, "> 25 %"))
 def variants() -> dict[str, dict]:
     """Every variant by name: ``method`` (patchmatch, regression, diffusion), and for diffusion its sampler and
     guide ('patchmatch', 'regression' or None)."""
+    noise = replace(DEFAULT_SAMPLER, start="noise", strength=1.0)  # the sampler before guided starts
     out = {"patchmatch": {"method": "patchmatch"}, "regression": {"method": "regression"},
-           "diffusion": {"method": "diffusion", "sampler": DEFAULT_SAMPLER, "guide": None}}
+           "diffusion": {"method": "diffusion", "sampler": noise, "guide": None}}
     for sigma in (80.0, 1000.0):
-        out[f"sigma_max-{sigma:g}"] = {"method": "diffusion", "sampler": replace(DEFAULT_SAMPLER, sigma_max=sigma),
+        out[f"sigma_max-{sigma:g}"] = {"method": "diffusion", "sampler": replace(noise, sigma_max=sigma),
                                        "guide": None}
-    out["mean-1"] = {"method": "diffusion", "sampler": replace(DEFAULT_SAMPLER, start="mean"), "guide": None}
-    out["mean-0.6"] = {"method": "diffusion", "sampler": replace(DEFAULT_SAMPLER, start="mean", strength=0.6),
+    out["mean-1"] = {"method": "diffusion", "sampler": replace(noise, start="mean"), "guide": None}
+    out["mean-0.6"] = {"method": "diffusion", "sampler": replace(noise, start="mean", strength=0.6),
                        "guide": None}
     for s in (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2):
-        out[f"pm-{s:g}"] = {"method": "diffusion", "sampler": replace(DEFAULT_SAMPLER, strength=s),
+        out[f"pm-{s:g}"] = {"method": "diffusion", "sampler": replace(noise, start="noise", strength=s),
                             "guide": "patchmatch"}
     for s in (0.6, 0.4):
-        out[f"reg-{s:g}"] = {"method": "diffusion", "sampler": replace(DEFAULT_SAMPLER, strength=s),
+        out[f"reg-{s:g}"] = {"method": "diffusion", "sampler": replace(noise, strength=s),
                              "guide": "regression"}
     return out
 
@@ -206,6 +207,8 @@ def merge(args) -> None:
     rows = [r for p in parts for r in p["rows"]]
     names = list(dict.fromkeys(r["method"] for r in rows))
     steps = ", ".join(f"{p['texture']} {p['steps']['diffusion']}" for p in parts)
+    commands = "; ".join(f"`python experiments/hole_diagnosis.py {' '.join(c)}`"
+                         for c in dict.fromkeys(tuple(p.get("command", [])) for p in parts))
     head = (f"{len(parts)} textures of data/unseen, models of `{args.tag}` (diffusion steps: {steps}); "
             f"{CROPS} held-out {CROP}x{CROP} crops each (4 strokes, 4 boxes), {parts[0]['samples']} fills per "
             "crop for diffusion. Mean over crops ± standard error over crops (samples averaged first). Errors in "
@@ -214,15 +217,23 @@ def merge(args) -> None:
             "distance of the 7x7 patches on the hole to the truth's (128 directions).\n")
     diag = diagnosis_table(rows, [m for m in ("diffusion", "regression", "patchmatch") if m in names])
     (out / "diagnosis.md").write_text(f"# Where the gap to PatchMatch comes from: `{args.tag}`\n\n{head}\n{diag}\n")
-    starts = starts_table(rows, [n for n in names if n not in ("regression",)])
+    by_texture: dict[str, set] = {}
+    for r in rows:
+        by_texture.setdefault(r["texture"], set()).add(r["method"])
+    everywhere = [n for n in names if n != "regression" and all(n in v for v in by_texture.values())]
+    starts = starts_table(rows, everywhere)
+    extended = [t for t, v in by_texture.items() if set(names) <= v]
+    if len(extended) < len(by_texture):  # some variants ran on some textures only: their own table
+        ext_rows = [r for r in rows if r["texture"] in extended]
+        starts += (f"\n\nEvery variant, on the {len(extended)} textures that ran them all "
+                   f"({', '.join(extended)}):\n\n" + starts_table(ext_rows, [n for n in names if n != "regression"]))
     text = (f"# How the chain starts: `{args.tag}`\n\n{head}\nRatio = mean over textures of the variant's LPIPS "
             "over PatchMatch's (below 1: better); strokes and boxes ratios likewise on those holes; Δ LPIPS is "
             "paired by crop with the default start. Variants: `diffusion` = the default sampler "
             "(SDE-DPM-Solver++(2M), 25 Karras steps from sigma_max 10, pure noise); `sigma_max-S` the same from "
             "S; `mean-X` starts from the known pixels' mean colour at strength X (1: the same first timestep, "
             "keeping the signal that pure noise drops); `pm-X` from PatchMatch's fill and `reg-X` from "
-            f"regression's, at strength X.\n\n{starts}\n\nCommand: "
-            f"`python experiments/hole_diagnosis.py {' '.join(sys.argv[1:])}`.\n")
+            f"regression's, at strength X.\n\n{starts}\n\nMade by: {commands}.\n")
     (out / "starts.md").write_text(text)
     write_results(rows, out / "rows.csv", [*COLUMNS, "family", "hole"])
     print((out / "diagnosis.md").read_text())

@@ -317,8 +317,9 @@ def main() -> None:
     parser.add_argument("--sample-steps", type=int, default=None,
                         help="sample with ancestral DDPM over this many evenly strided steps instead of the default "
                              "sampler (the ablation's sampler)")
-    parser.add_argument("--start", choices=GUIDES, default="noise", help="what diffusion's fills start from")
-    parser.add_argument("--strength", type=float, default=1.0, help="the strength of a guided start")
+    parser.add_argument("--start", choices=GUIDES, default=None,
+                        help="what diffusion's fills start from (default: the default sampler's)")
+    parser.add_argument("--strength", type=float, default=None, help="the strength of a guided start")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for training and sampling")
     parser.add_argument("--device", default="cpu", help="where to train (sampling and scoring run on the CPU)")
     parser.add_argument("--tag", default=None, help="results folder name (default: recipe and budget)")
@@ -336,7 +337,7 @@ def main() -> None:
     args.tag = args.tag or (f"{args.recipe}{init_tag}-" + (f"{args.steps}steps" if args.steps is not None
                                                             else f"{args.minutes:g}min")
                             + (f"-sample{args.sample_steps}" if args.sample_steps else "")
-                            + (f"-{args.start}{args.strength:g}" if args.start != "noise" else "")
+                            + (f"-{args.start}{args.strength or ''}" if args.start else "")
                             + (f"-seed{args.seed}" if args.seed else ""))
     argv = sys.argv[1:]
     if args.ablation:

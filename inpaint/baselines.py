@@ -156,8 +156,8 @@ def _patchmatch_module():
     try:
         import patchmatch
     except ImportError as exc:
-        raise RuntimeError("the patchmatch method needs the optional PyPatchMatch package: "
-                           f"pip install 'inpaint[patchmatch]' ({exc})") from None
+        raise RuntimeError("PyPatchMatch, a dependency of inpaint, is missing: pip install pypatchmatch, or "
+                           f"reinstall inpaint ({exc})") from None
     if not patchmatch.patchmatch_available:
         raise RuntimeError("PyPatchMatch is installed but its native library failed to load; reinstall a wheel "
                            "for this platform (a source build needs a C++ compiler, CMake and OpenCV)")

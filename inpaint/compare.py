@@ -306,7 +306,7 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     if str(config.device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for but no GPU is available")
     if "patchmatch" in config.methods:
-        _patchmatch_module()  # a missing optional package fails now, saying how to install it
+        _patchmatch_module()  # a broken install fails now, saying how to repair it
     shard = shard or Shard()
     units = shard.take([(t, m) for t in textures for m in config.methods])
     out = Path(out)

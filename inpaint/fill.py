@@ -63,18 +63,22 @@ class SamplerConfig:
         estimate is (1 + w) x0(x_t | condition) - w x0(x_t), two network calls
         a step; 0 is the conditional model alone.  Needs a diffusion model
         trained with ``cond_dropout`` (:attr:`TrainConfig.unconditional`).
-    start : {'noise', 'mean', 'telea', 'ns', 'biharmonic', 'patchmatch'}
+    start : {'noise', 'mean', 'telea', 'ns', 'biharmonic', 'patchmatch'} or None
         What the chain starts from (:mod:`inpaint.guide`): pure noise, or a
         guide noised to the first timestep (SDEdit, Meng et al. 2022): the
-        known pixels' mean colour in the hole, or a classical method's fill.
-        :func:`fill` also takes any guide as a tensor.
-    strength : float
+        known pixels' mean colour in the hole, or a classical method's fill
+        ('patchmatch' on images of 1 or 3 channels; other channel counts start
+        from 'biharmonic').  :func:`fill` also takes any guide as a tensor.
+        None is the default sampler's start for ``sampler=None``, 'noise' for
+        a named sampler.
+    strength : float or None
         Where a guided chain starts, as a share of the chain: the first
         timestep is round(strength (T - 1)), or the sigma_max start when that
         is lower; ``steps`` steps of the grid run from there.  1 keeps the
         sampler's start (a guide then adds the signal that starting from pure
         noise at sigma_max drops); lower keeps more of the guide.  Below 1
-        needs a guide.
+        needs a guide.  None is the default sampler's for ``sampler=None``
+        and a guided start, 1 otherwise.
     """
 
     sampler: str | None = None
@@ -90,8 +94,8 @@ class SamplerConfig:
     corrector_steps: int = 1
     snr: float = 0.16
     guidance: float = 0.0
-    start: str = "noise"
-    strength: float = 1.0
+    start: str | None = None
+    strength: float | None = None
 
     def __post_init__(self) -> None:
         if self.sampler is not None and self.sampler not in SAMPLERS:
@@ -110,9 +114,9 @@ class SamplerConfig:
             raise ValueError(f"guidance must be >= 0, got {self.guidance}")
         if self.guidance and self.sampler == "repaint":
             raise ValueError("guidance needs a condition; RePaint samples the unconditional model")
-        if self.start not in GUIDES:
+        if self.start is not None and self.start not in GUIDES:
             raise ValueError(f"start must be one of {', '.join(GUIDES)}; got {self.start!r}")
-        if not 0 < self.strength <= 1:
+        if self.strength is not None and not 0 < self.strength <= 1:
             raise ValueError(f"strength must be in (0, 1], got {self.strength}")
 
     @staticmethod
@@ -140,35 +144,43 @@ class SamplerConfig:
             raise ValueError("guidance needs a diffusion model trained with --cond-dropout")
         if self.sampler is None:
             if method == "repaint":
-                return replace(self, sampler="repaint", steps=self.steps or REPAINT_SAMPLER.steps)
+                return replace(self, sampler="repaint", steps=self.steps or REPAINT_SAMPLER.steps).resolved(method)
             default = self.default_for(method)
             return replace(default, steps=self.steps or default.steps, paste=self.paste, guidance=self.guidance,
-                           start=self.start, strength=self.strength)
+                           start=default.start if self.start is None else self.start,
+                           strength=self.strength).resolved(method, unconditional=unconditional)
         if self.sampler == "repaint" and method != "repaint" and not unconditional:
             raise ValueError("the repaint sampler needs a model trained with --method repaint, "
                              "or a diffusion model trained with --cond-dropout")
-        return self
+        start = self.start or "noise"
+        guided = DEFAULT_SAMPLER.strength or 1.0  # a guided start without a strength takes the default's
+        return replace(self, start=start, strength=self.strength or (1.0 if start == "noise" else guided))
 
     def timesteps(self, schedule: NoiseSchedule) -> list[int]:
         """The decreasing timestep list this config samples on (call on a resolved config).
 
         ``steps`` larger than the timesteps from the start down to 0 takes them all.
         """
-        start = min(start_timestep(schedule, self.sigma_max), round(self.strength * (schedule.T - 1)))
+        strength = 1.0 if self.strength is None else self.strength
+        start = min(start_timestep(schedule, self.sigma_max), round(strength * (schedule.T - 1)))
         steps = None if self.steps is None else min(self.steps, start + 1)  # a short chain has fewer
         if self.grid == "karras":
             return karras_timesteps(schedule, steps, rho=self.rho, start=start)
         return strided_timesteps(schedule.T, steps, start=start)
 
 
-DEFAULT_SAMPLER = SamplerConfig("dpmpp-2m-sde", steps=25, grid="karras", sigma_max=10.0)
+DEFAULT_SAMPLER = SamplerConfig("dpmpp-2m-sde", steps=25, grid="karras", sigma_max=10.0, start="patchmatch",
+                                strength=0.4)
 """The sampler of ``fill`` for conditional models (``sampler=None``): SDE-DPM-Solver++(2M) on 25 steps of the
-Karras grid from noise level 10.  On models of the default recipe it keeps the full ancestral chain's LPIPS and
-sharpness, where ancestral steps on the same grid come out smoother; see experiments/README.md, section 7."""
-REPAINT_SAMPLER = SamplerConfig("repaint", steps=250, jump_length=10, jump_n_sample=10)
+Karras grid, started from PatchMatch's fill noised to 0.4 of the chain (SDEdit).  The solver keeps the full
+ancestral chain's LPIPS and sharpness (experiments/README.md, section 7); the guided start takes the tone and
+large structure of the hole from PatchMatch's copies of the image's own patches, where a start from pure noise
+drifts in tone (section 9)."""
+REPAINT_SAMPLER = SamplerConfig("repaint", steps=250, jump_length=10, jump_n_sample=10, start="noise", strength=1.0)
 """The sampler of ``fill`` for the unconditional model (``sampler=None``): RePaint's paper setting, 250 steps
 (all T when T is smaller) with 10 x 10 resampling, 2410 network calls."""
-QUICK_REPAINT_SAMPLER = SamplerConfig("repaint", steps=100, jump_length=10, jump_n_sample=3)
+QUICK_REPAINT_SAMPLER = SamplerConfig("repaint", steps=100, jump_length=10, jump_n_sample=3, start="noise",
+                                      strength=1.0)
 """RePaint on a CPU in minutes: 100 strided steps with jump_length 10 and jump_n_sample 3, 280 network calls
 (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000 at T = 1000; compare's and the previews'."""
 
@@ -230,7 +242,9 @@ def fill(
     _check_inputs(x_known, known, config)
     x_known = x_known.masked_fill(~known, 0.0)  # select: NaN * 0 is NaN, so a NaN hole pixel would spread
     B = x_known.shape[0]
-    guide = _guide(guide, sampler, x_known, known) if config.method != "regression" else None
+    if config.method != "regression":
+        guide = _guide(guide, sampler, sampler.resolved(config.method, unconditional=config.unconditional),
+                       x_known, known)
     x, k, (H, W) = pad_to_multiple(x_known, known, config.model.multiple)
     x, k = x.repeat(samples, 1, 1, 1), k.repeat(samples, 1, 1, 1)
     if guide is not None:
@@ -259,14 +273,19 @@ def known_variance(x: Tensor, known: Tensor) -> Tensor:
     return torch.where(n >= 2, var.clamp(min=1e-6), torch.ones_like(var)).cpu()
 
 
-def _guide(guide: Tensor | None, sampler: SamplerConfig, x_known: Tensor, known: Tensor) -> Tensor | None:
-    """The guide of a fill: the one given, or ``sampler.start``'s, with the known pixels of ``x_known``."""
+def _guide(guide: Tensor | None, given: SamplerConfig, sampler: SamplerConfig, x_known: Tensor,
+           known: Tensor) -> Tensor | None:
+    """The guide of a fill: the one given, or the start's of the ``given`` sampler ``sampler`` resolves it
+    to, with the known pixels of ``x_known``."""
     if guide is None:
         if sampler.strength < 1 and sampler.start == "noise":
             raise ValueError("a strength below 1 starts from a guide: give start (or a guide tensor)")
-        return make_guide(sampler.start, x_known, known)
-    if sampler.start != "noise":
-        raise ValueError(f"two guides: a guide tensor and start={sampler.start!r}; give one")
+        start = sampler.start
+        if start == "patchmatch" and x_known.shape[1] not in (1, 3):
+            start = "biharmonic"  # PatchMatch takes grey or RGB images only
+        return make_guide(start, x_known, known)
+    if given.start not in (None, "noise"):
+        raise ValueError(f"two guides: a guide tensor and start={given.start!r}; give one")
     if guide.shape != x_known.shape:
         raise ValueError(f"the guide is {tuple(guide.shape)}, the image {tuple(x_known.shape)}")
     if not bool(torch.isfinite(guide).logical_or(known).all()):

@@ -291,7 +291,7 @@ def test_default_sampler_resolves_per_method():
     assert SamplerConfig().resolved("diffusion") == DEFAULT_SAMPLER
     assert SamplerConfig(steps=7).resolved("diffusion").steps == 7
     assert SamplerConfig().resolved("repaint").sampler == "repaint"
-    assert SamplerConfig("ddpm").resolved("diffusion") == SamplerConfig("ddpm")
+    assert SamplerConfig("ddpm").resolved("diffusion") == SamplerConfig("ddpm", start="noise", strength=1.0)
     for bad in (dict(grid="log"), dict(variance="beta"), dict(rho=0.0), dict(sigma_max=-1.0), dict(eta=-0.1)):
         with pytest.raises(ValueError):
             SamplerConfig(**bad)
@@ -302,8 +302,10 @@ def test_one_or_two_steps_from_a_meaningful_start(steps):
     """With the zero-SNR end skipped, one step returns the x0 estimate at sigma_max, not the
     eps error times 8000 clipped to +-1."""
     sch = NoiseSchedule.cosine(400)
-    ts = SamplerConfig(steps=steps).resolved("diffusion").timesteps(sch)
+    ts = SamplerConfig(steps=steps, start="noise").resolved("diffusion").timesteps(sch)
     assert ts[0] == start_timestep(sch, DEFAULT_SAMPLER.sigma_max) and sigmas(sch)[ts[0]] <= 10
+    guided = SamplerConfig(steps=steps).resolved("diffusion").timesteps(sch)  # the default: lower, from a guide
+    assert guided[0] == round(DEFAULT_SAMPLER.strength * 399) < ts[0]
     # an eps model off by 1 % of the noise: the one-step x0 error is sigma times that
     eps_err = 0.01
     assert sigmas(sch)[ts[0]] * eps_err < 0.1 < sigmas(sch)[-1] * eps_err
@@ -356,6 +358,8 @@ def test_a_short_chain_takes_every_timestep_from_the_start():
     """The default's 25 steps on a model with T = 20: every timestep from the start down to 0."""
     sch = NoiseSchedule.cosine(20)
     start = start_timestep(sch, DEFAULT_SAMPLER.sigma_max)
-    assert SamplerConfig().resolved("diffusion").timesteps(sch) == list(range(start, -1, -1))
+    assert SamplerConfig(start="noise").resolved("diffusion").timesteps(sch) == list(range(start, -1, -1))
+    guided = round(DEFAULT_SAMPLER.strength * 19)  # the default starts lower, from PatchMatch's fill
+    assert SamplerConfig().resolved("diffusion").timesteps(sch) == list(range(guided, -1, -1))
     assert SamplerConfig("ddpm", 50, sigma_max=10.0).timesteps(sch) == list(range(start, -1, -1))
     assert SamplerConfig("ddpm").timesteps(sch) == list(range(19, -1, -1))

@@ -65,8 +65,9 @@ def test_make_guide_is_none_for_noise_and_a_classical_fill_with_the_known_pixels
 
 def test_strength_sets_the_first_timestep_and_one_keeps_the_samplers_start():
     schedule = NoiseSchedule.cosine(400)
-    assert SamplerConfig(start="mean").resolved("diffusion").timesteps(schedule) == \
-        DEFAULT_SAMPLER.timesteps(schedule)
+    assert SamplerConfig(start="mean", strength=1.0).resolved("diffusion").timesteps(schedule) == \
+        SamplerConfig(start="noise").resolved("diffusion").timesteps(schedule)
+    assert SamplerConfig(start="mean").resolved("diffusion").strength == DEFAULT_SAMPLER.strength
     half = SamplerConfig(start="patchmatch", strength=0.5).resolved("diffusion")
     ts = half.timesteps(schedule)
     assert ts[0] == round(0.5 * 399) and len(ts) == DEFAULT_SAMPLER.steps and ts[-1] == 0
@@ -112,15 +113,25 @@ def test_a_named_start_builds_its_guide_and_noise_is_the_fill_of_before():
     given = fill(model, config, x, known, sampler=SamplerConfig("ddim", 5, strength=0.3),
                  guide=known_mean(x, known), generator=_gen(3))
     assert torch.equal(named, given) and not torch.equal(named, plain)
+    # the default starts from PatchMatch; start='noise' alone is the default sampler from pure noise
     default = fill(model, config, x, known, generator=_gen(3))
-    assert torch.equal(default, fill(model, config, x, known, sampler=SamplerConfig(start="noise"), generator=_gen(3)))
+    explicit = replace(DEFAULT_SAMPLER, start="patchmatch", strength=0.4)
+    assert torch.equal(default, fill(model, config, x, known, sampler=explicit, generator=_gen(3)))
+    noise = fill(model, config, x, known, sampler=SamplerConfig(start="noise"), generator=_gen(3))
+    assert torch.equal(noise, fill(model, config, x, known, sampler=replace(DEFAULT_SAMPLER, start="noise", strength=1.0),
+                                   generator=_gen(3)))
+    assert not torch.equal(noise, default)
+    assert SamplerConfig(start="noise").resolved("diffusion").timesteps(config.diffusion.noise_schedule())[0] > \
+        SamplerConfig().resolved("diffusion").timesteps(config.diffusion.noise_schedule())[0]
 
 
 def test_guide_errors_say_what_to_give():
     config, model = _zero_eps_model()
     x, known = _image()
     with pytest.raises(ValueError, match="give start"):
-        fill(model, config, x, known, sampler=SamplerConfig(strength=0.5))
+        fill(model, config, x, known, sampler=SamplerConfig(start="noise", strength=0.5))
+    with pytest.raises(ValueError, match="give start"):
+        fill(model, config, x, known, sampler=SamplerConfig("ddim", 5, strength=0.5))  # a named sampler: noise
     with pytest.raises(ValueError, match="two guides"):
         fill(model, config, x, known, sampler=SamplerConfig(start="mean"), guide=x)
     with pytest.raises(ValueError, match="the guide is"):
@@ -132,14 +143,15 @@ def test_guide_errors_say_what_to_give():
 
 
 def test_cli_start_names_match_the_library_and_strength_needs_a_start(tmp_path):
-    from inpaint.cli.fill import START_NAMES
+    from inpaint.cli.fill import DEFAULT_START, DEFAULT_STRENGTH, START_NAMES
 
-    assert START_NAMES == GUIDES
+    assert START_NAMES == GUIDES and (DEFAULT_START, DEFAULT_STRENGTH) == (DEFAULT_SAMPLER.start,
+                                                                         DEFAULT_SAMPLER.strength)
     result = CliRunner().invoke(cli, ["fill", "x.png", "--checkpoint", "cork", "--out", str(tmp_path / "o.png"),
-                                      "--strength", "0.5"])
+                                      "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output
     result = CliRunner().invoke(cli, ["restore", "x.png", "--mask", "m.png", "--out", str(tmp_path / "o.png"),
-                                      "--strength", "0.5"])
+                                      "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output
 
 
@@ -172,6 +184,8 @@ def test_train_strength_draws_only_the_interval_and_its_model_fills_only_from_a_
                                crop=16, batch=4)
     image, known = _image()
     with pytest.raises(ValueError, match="learned timesteps up to 20"):
-        fill(model, model_config, image, known, generator=_gen(0))
+        fill(model, model_config, image, known, sampler=SamplerConfig(start="noise"), generator=_gen(0))
+    with pytest.raises(ValueError, match="learned timesteps up to 20"):
+        fill(model, model_config, image, known, sampler=SamplerConfig(strength=0.6), generator=_gen(0))
     out = fill(model, model_config, image, known, sampler=SamplerConfig(start="mean", strength=0.4), generator=_gen(0))
     assert torch.equal(out[0][known.expand_as(image)], image[known.expand_as(image)])

@@ -24,14 +24,19 @@ SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 START_NAMES = ("noise", "mean", "telea", "ns", "biharmonic", "patchmatch")
 """``inpaint.guide.GUIDES``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
 
-START_HELP = ("What the fill starts from: pure noise, or a first fill noised to --strength (SDEdit): the known "
-              "pixels' mean colour, or a classical method's fill (patchmatch needs inpaint[patchmatch]).")
-STRENGTH_HELP = ("Share of the chain a guided fill runs: its first timestep is strength x (T - 1), at most the "
-                 "sampler's start; lower keeps more of the --start fill.  Below 1 needs --start.")
+DEFAULT_START, DEFAULT_STRENGTH = "patchmatch", 0.4
+"""``inpaint.fill.DEFAULT_SAMPLER``'s start and strength, restated for ``--help`` (a test keeps them equal)."""
 
-def check_start(start: str, strength: float) -> None:
-    """--strength below 1 keeps part of a first fill: refuse it without --start, before any work."""
-    if strength < 1 and start == "noise":
+START_HELP = ("What a diffusion fill starts from: pure noise, or a first fill noised to --strength (SDEdit): the "
+              "known pixels' mean colour, or a classical method's fill [default: "
+              f"{DEFAULT_START} with the default sampler, noise with a named --sampler].")
+STRENGTH_HELP = ("Share of the chain a guided fill runs: its first timestep is strength x (T - 1), at most the "
+                 "sampler's start; lower keeps more of the --start fill.  Below 1 needs a guided --start "
+                 f"[default: {DEFAULT_STRENGTH:g} for the default start, 1 for noise].")
+
+def check_start(start: str | None, strength: float | None) -> None:
+    """--strength below 1 keeps part of a first fill: refuse it with a noise start, before any work."""
+    if strength is not None and strength < 1 and start == "noise":
         raise click.BadParameter("a strength below 1 starts from a first fill; give --start (e.g. patchmatch)",
                                  param_hint="--strength")
 
@@ -118,9 +123,8 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--guidance", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Classifier-free guidance scale (two network calls a step); needs a model trained with "
                    "--cond-dropout.")
-@click.option("--start", type=click.Choice(START_NAMES), default="noise", show_default=True, help=START_HELP)
-@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True,
-              help=STRENGTH_HELP)
+@click.option("--start", type=click.Choice(START_NAMES), default=None, help=START_HELP)
+@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help=STRENGTH_HELP)
 @click.option("--no-paste", is_flag=True, help="Do not paste the known pixels into each x0 estimate (ddpm, ddim).")
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")

@@ -73,9 +73,8 @@ def check_checkpoint_path(path: str | None) -> None:
               help="Train for this many minutes of wall time instead of --train-steps.")
 @click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
               help="Denoising steps of the fill (diffusion, repaint).")
-@click.option("--start", type=click.Choice(START_NAMES), default="noise", show_default=True, help=START_HELP)
-@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=1.0, show_default=True,
-              help=STRENGTH_HELP)
+@click.option("--start", type=click.Choice(START_NAMES), default=None, help=START_HELP)
+@click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help=STRENGTH_HELP)
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Seed of the training and of the fill.")
 @click.option("--crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True,

@@ -31,8 +31,9 @@ def preview_fills(image: Tensor, checkpoints: dict[str, Checkpoint], *, count: i
     for name, ckpt in checkpoints.items():
         generator = torch.Generator(device).manual_seed(seed)
         sampler = SamplerConfig.default_for(name, quick=True)  # the preview must stay quick on a CPU
-        if name == "diffusion" and ckpt.config.diffusion.train_strength < 1:  # it fills only from a guide
-            sampler = replace(sampler, start="telea", strength=ckpt.config.diffusion.train_strength)
+        top = ckpt.config.diffusion.train_strength
+        if name == "diffusion" and top < (sampler.strength or 1.0):  # it fills from a guide, no higher than it learned
+            sampler = replace(sampler, start="patchmatch" if sampler.start == "noise" else sampler.start, strength=top)
         out = fill(ckpt.network(device=device), ckpt.config, data.masked.to(device), data.known.to(device),
                    sampler=sampler, generator=generator)
         columns[f"{name} ({ckpt.step} steps)"] = out[0].cpu()
