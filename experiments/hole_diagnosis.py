@@ -49,6 +49,8 @@ from inpaint.perceptual import load_lpips  # noqa: E402
 from inpaint.report import markdown_table, save_grid, write_results  # noqa: E402
 from inpaint.shards import unit_seed  # noqa: E402
 
+DEFAULT_VARIANT = "pm-0.4"
+"""The variant that is the library's default sampler (``fill.DEFAULT_SAMPLER``: PatchMatch's fill, strength 0.4)."""
 SHOWN = ("lpips", "sharpness", "tone", "detail", "colour", "patch_swd")
 BINS = ((0.0, 0.10, "< 10 %"), (0.10, 0.25, "10-25 %"), (0.25, 1.0, "> 25 %"))
 """Hole-size bins, as the hole's share of the 128x128 crop."""
@@ -88,13 +90,18 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
     image, _ = read_image(TEXTURES / entry["file"])
     _, box = split(image)
     data = EvalSet(grid_crops(image, box, CROP, CROPS), holes)
-    models = {m: load_checkpoint(RUNS / args.tag / name / f"{m}.pt") for m in ("diffusion", "regression")}
+    trained = [m for m in ("diffusion", "regression") if (RUNS / args.tag / name / f"{m}.pt").is_file()]
+    models = {m: load_checkpoint(RUNS / args.tag / name / f"{m}.pt") for m in trained}
     nets = {m: c.network() for m, c in models.items()}
+    needs = {VARIANTS[v].get("guide") for v in args.variants} | {VARIANTS[v]["method"] for v in args.variants}
+    if "regression" in needs and "regression" not in models:
+        raise SystemExit(f"{name}: no regression model, which {', '.join(args.variants)} need")
     seeds = crop_seeds(args.seed, name, "diffusion", CROPS)
     fills: dict[str, torch.Tensor] = {}
     with torch.inference_mode():
         fills["patchmatch"] = patchmatch(data.masked, data.known, seed=unit_seed(name, "patchmatch"))[None]
-        fills["regression"] = fill(nets["regression"], models["regression"].config, data.masked, data.known)
+        if "regression" in models:
+            fills["regression"] = fill(nets["regression"], models["regression"].config, data.masked, data.known)
     rows = []
     for vname in args.variants:
         v = VARIANTS[vname]
@@ -110,7 +117,7 @@ def run_texture(entry: dict, args, holes, hole_names, net) -> dict:
                      hole=float((~data.known[r["crop"]]).float().mean()))
         rows += method_rows
         print(f"  {name} {vname}: LPIPS {sum(r['lpips'] for r in method_rows) / len(method_rows):.4f}", flush=True)
-    shown = [v for v in args.grid if v in fills]
+    shown = [v for v in args.grid if v in fills and v in args.variants]
     out = RESULTS / args.tag / "diagnosis"
     save_grid({"masked input": data.masked, **{v: fills[v][0] for v in shown}, "truth": data.truth}, data.known,
               out / f"grid_{name}.png", title=f"{name}: held-out crops, strokes then boxes")
@@ -193,6 +200,18 @@ def starts_table(rows: list[dict], names: list[str]) -> str:
     return markdown_table(table, cols)
 
 
+def per_texture_table(rows: list[dict], names: list[str]) -> str:
+    """LPIPS per texture of each of ``names``, and each one's ratio to PatchMatch's."""
+    means = {n: texture_means([r for r in rows if r["method"] == n]) for n in ["patchmatch", *names]}
+    table = []
+    for t in sorted(means["patchmatch"]):
+        row = {"texture": t, "patchmatch": f"{means['patchmatch'][t]:.4f}"}
+        for n in names:
+            row[n] = f"{means[n][t]:.4f} ({means[n][t] / means['patchmatch'][t]:.2f})"
+        table.append(row)
+    return markdown_table(table, ["texture", "patchmatch", *names])
+
+
 def paired(rows: list[dict], baseline: list[dict], key: str = "lpips") -> tuple[float, float]:
     a, b = _crop_means(rows, key), _crop_means(baseline, key)
     v = torch.tensor([a[c] - b[c] for c in sorted(a) if c in b], dtype=torch.float64)
@@ -215,8 +234,10 @@ def merge(args) -> None:
             "0-255 levels: tone = RMS of the error's local mean over the hole (Gaussian window, sigma 4 px), "
             "detail = RMS of the rest, colour = error of the hole's mean colour, patch SWD = sliced Wasserstein "
             "distance of the 7x7 patches on the hole to the truth's (128 directions).\n")
-    diag = diagnosis_table(rows, [m for m in ("diffusion", "regression", "patchmatch") if m in names])
-    (out / "diagnosis.md").write_text(f"# Where the gap to PatchMatch comes from: `{args.tag}`\n\n{head}\n{diag}\n")
+    diag = diagnosis_table(rows, [m for m in ("diffusion", DEFAULT_VARIANT, "regression", "patchmatch") if m in names])
+    (out / "diagnosis.md").write_text(f"# Where the gap to PatchMatch comes from: `{args.tag}`\n\n{head}\n"
+                                      f"`diffusion` starts from pure noise (the default before), `{DEFAULT_VARIANT}` "
+                                      f"from PatchMatch's fill at strength 0.4 (the default since).\n\n{diag}\n")
     by_texture: dict[str, set] = {}
     for r in rows:
         by_texture.setdefault(r["texture"], set()).add(r["method"])
@@ -227,6 +248,8 @@ def merge(args) -> None:
         ext_rows = [r for r in rows if r["texture"] in extended]
         starts += (f"\n\nEvery variant, on the {len(extended)} textures that ran them all "
                    f"({', '.join(extended)}):\n\n" + starts_table(ext_rows, [n for n in names if n != "regression"]))
+    starts += ("\n\nLPIPS per texture (ratio to PatchMatch's):\n\n"
+               + per_texture_table(rows, [n for n in ("diffusion", "mean-1", DEFAULT_VARIANT, "pm-0.3") if n in everywhere]))
     text = (f"# How the chain starts: `{args.tag}`\n\n{head}\nRatio = mean over textures of the variant's LPIPS "
             "over PatchMatch's (below 1: better); strokes and boxes ratios likewise on those holes; Δ LPIPS is "
             "paired by crop with the default start. Variants: `diffusion` = the default sampler "

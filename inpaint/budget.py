@@ -6,8 +6,8 @@ comes from the rate of the first :data:`CALIBRATION_STEPS` steps, which run
 inside the warm-up so that no step's rate depends on a count not yet known.
 Those steps run slower than the rest, and other work on the machine may start
 or stop during a run, so the count is estimated again from the rate of the
-latest stretch every :data:`RECHECK_SHARE` of the budget, and the schedule
-follows the new count: a run ends within a stretch's rate change of its budget.
+latest steps every :data:`RECHECK_SHARE` of the budget, and the schedule
+follows the new count: a run ends within a few percent of its budget.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ CALIBRATION_STEPS = 30
 """Steps timed before a time budget fixes the first step count (the first 5 warm the allocator and are not counted)."""
 RECHECK_SHARE = 0.02
 """After the first count, the count is estimated again each time this share of the budget has passed."""
+RATE_SHARE = 0.1
+"""Each new estimate takes the rate of the steps of about this share of the budget before it: long enough to
+average out one slow step, short enough to follow a change of load."""
 
 
 def budget_steps(budget: float, elapsed: float, done: int, seconds_per_step: float) -> int:
@@ -38,8 +41,9 @@ class BudgetClock:
 
     ``tick(step)`` after every step; ``steps`` is None while the first
     :data:`CALIBRATION_STEPS` are timed, then the count that fits, estimated
-    again from the latest stretch's rate every :data:`RECHECK_SHARE` of the
-    budget (and at once the budget is spent, which stops the run where it is).
+    again every :data:`RECHECK_SHARE` of the budget from the rate of the
+    steps of the last :data:`RATE_SHARE` of it (and at once the budget is
+    spent, which stops the run where it is).
     ``record`` is what the checkpoint's ``timing`` keeps of it: the budget, the
     latest rate, and ``plan``, the [step, count] of every change of the count.
 
@@ -58,7 +62,7 @@ class BudgetClock:
         self.started = clock() if started is None else started
         self.ticks: list[float] = []
         self.steps: int | None = None
-        self.checked: tuple[float, int] | None = None  # (time, step) of the latest estimate
+        self.checks: list[tuple[float, int]] = []  # (time, step) of every estimate
         self.record = {"budget_minutes": minutes, "calibration_steps": CALIBRATION_STEPS, "plan": []}
 
     @property
@@ -73,15 +77,16 @@ class BudgetClock:
             if len(self.ticks) < CALIBRATION_STEPS:
                 return False
             return self._estimate(now, step, (now - self.ticks[4]) / (CALIBRATION_STEPS - 5))
-        since, at = self.checked
+        since, at = self.checks[-1]
         spent = now - self.started >= self.budget
         if step == at or (now - since < RECHECK_SHARE * self.budget and not spent):
             return False
+        since, at = next((t, s) for t, s in self.checks if now - t <= RATE_SHARE * self.budget or (t, s) == (since, at))
         return self._estimate(now, step, (now - since) / (step - at))
 
     def _estimate(self, now: float, step: int, rate: float) -> bool:
         steps = budget_steps(self.budget, now - self.started, step, max(rate, 1e-9))
-        self.checked = (now, step)
+        self.checks.append((now, step))
         self.record["seconds_per_step"] = rate
         if steps == self.steps:
             return False

@@ -133,8 +133,10 @@ class SamplerConfig:
         return DEFAULT_SAMPLER
 
     def resolved(self, method: str, *, unconditional: bool = False) -> "SamplerConfig":
-        """This config with ``sampler=None`` replaced by :meth:`default_for` ``method``: its ``steps`` when
-        none are given, this config's ``paste`` and ``guidance`` (and, for RePaint, its jumps).
+        """This config with ``sampler=None`` replaced by :meth:`default_for` ``method``: its ``steps``,
+        ``start`` and ``strength`` when none are given, this config's ``paste`` and ``guidance`` (and, for
+        RePaint, its jumps); ``start`` and ``strength`` always concrete ('noise' and 1 for a named sampler
+        without them; a guided start without a strength takes the default's).
 
         ``unconditional`` says that a diffusion model also fills without its
         condition (:attr:`TrainConfig.unconditional`): it may then be sampled
