@@ -252,11 +252,11 @@ def merge(args) -> None:
                + per_texture_table(rows, [n for n in ("diffusion", "mean-1", DEFAULT_VARIANT, "pm-0.3") if n in everywhere]))
     text = (f"# How the chain starts: `{args.tag}`\n\n{head}\nRatio = mean over textures of the variant's LPIPS "
             "over PatchMatch's (below 1: better); strokes and boxes ratios likewise on those holes; Δ LPIPS is "
-            "paired by crop with the default start. Variants: `diffusion` = the default sampler "
-            "(SDE-DPM-Solver++(2M), 25 Karras steps from sigma_max 10, pure noise); `sigma_max-S` the same from "
+            "paired by crop with the pure-noise start. Variants: `diffusion` = the default sampler before guided "
+            "starts (SDE-DPM-Solver++(2M), 25 Karras steps from sigma_max 10, pure noise); `sigma_max-S` the same from "
             "S; `mean-X` starts from the known pixels' mean colour at strength X (1: the same first timestep, "
             "keeping the signal that pure noise drops); `pm-X` from PatchMatch's fill and `reg-X` from "
-            f"regression's, at strength X.\n\n{starts}\n\nMade by: {commands}.\n")
+            f"regression's, at strength X ({DEFAULT_VARIANT} is the default since).\n\n{starts}\n\nMade by: {commands}.\n")
     (out / "starts.md").write_text(text)
     write_results(rows, out / "rows.csv", [*COLUMNS, "family", "hole"])
     print((out / "diagnosis.md").read_text())

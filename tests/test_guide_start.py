@@ -150,6 +150,9 @@ def test_cli_start_names_match_the_library_and_strength_needs_a_start(tmp_path):
     result = CliRunner().invoke(cli, ["fill", "x.png", "--checkpoint", "cork", "--out", str(tmp_path / "o.png"),
                                       "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output
+    result = CliRunner().invoke(cli, ["fill", "x.png", "--checkpoint", "cork", "--out", str(tmp_path / "o.png"),
+                                      "--sampler", "ddim", "--strength", "0.5"])
+    assert result.exit_code == 2 and "--start" in result.output
     result = CliRunner().invoke(cli, ["restore", "x.png", "--mask", "m.png", "--out", str(tmp_path / "o.png"),
                                       "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output

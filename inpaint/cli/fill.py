@@ -34,9 +34,11 @@ STRENGTH_HELP = ("Share of the chain a guided fill runs: its first timestep is s
                  "sampler's start; lower keeps more of the --start fill.  Below 1 needs a guided --start "
                  f"[default: {DEFAULT_STRENGTH:g} for the default start, 1 for noise].")
 
-def check_start(start: str | None, strength: float | None) -> None:
-    """--strength below 1 keeps part of a first fill: refuse it with a noise start, before any work."""
-    if strength is not None and strength < 1 and start == "noise":
+def check_start(start: str | None, strength: float | None, sampler: str | None = None) -> None:
+    """--strength below 1 keeps part of a first fill: refuse it with a noise start (a named --sampler starts
+    from noise unless --start says otherwise), before any work."""
+    noise = start == "noise" or (start is None and sampler is not None)
+    if strength is not None and strength < 1 and noise:
         raise click.BadParameter("a strength below 1 starts from a first fill; give --start (e.g. patchmatch)",
                                  param_hint="--strength")
 
@@ -145,7 +147,7 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     images. Known pixels come back exactly; each output keeps its input's mode,
     bit depth and colour profile.
     """
-    check_start(start, strength)
+    check_start(start, strength, sampler)
     files, to_folder = collect_images(images)
     paths = output_paths(files, out, to_folder, samples)
     check_overwrite([p for group in paths for p in group], overwrite)
