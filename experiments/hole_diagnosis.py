@@ -218,16 +218,42 @@ def paired(rows: list[dict], baseline: list[dict], key: str = "lpips") -> tuple[
     return v.mean().item(), (v.std() / len(v) ** 0.5).item()
 
 
+def read_rows(tag: str) -> tuple[list[dict], list[dict]]:
+    """The parts of a run's diagnosis, and all their rows."""
+    parts = [json.loads(p.read_text()) for p in sorted((RESULTS / tag / "diagnosis" / "parts").glob("*.json"))]
+    if not parts:
+        raise SystemExit(f"no parts in {RESULTS / tag / 'diagnosis' / 'parts'}")
+    return parts, [r for p in parts for r in p["rows"]]
+
+
+def against_table(rows: list[dict], other: list[dict], other_tag: str) -> str:
+    """Per variant of both runs: the LPIPS ratio to PatchMatch of each on their common textures, and this run
+    minus the other paired by crop (the crops and fill seeds are the same; the models differ)."""
+    textures = {r["texture"] for r in rows} & {r["texture"] for r in other}
+    mine = [r for r in rows if r["texture"] in textures]
+    theirs = [r for r in other if r["texture"] in textures]
+    pm = texture_means([r for r in mine if r["method"] == "patchmatch"])
+    table = []
+    for name in dict.fromkeys(r["method"] for r in mine):
+        a, b = [r for r in mine if r["method"] == name], [r for r in theirs if r["method"] == name]
+        if name == "patchmatch" or not b:
+            continue
+        ta, tb = texture_means(a), texture_means(b)
+        d = paired(a, b)
+        table.append({"variant": name, "this run": f"{sum(ta.values()) / sum(pm.values()):.3f}",
+                      other_tag: f"{sum(tb.values()) / sum(pm.values()):.3f}", "Δ LPIPS": f"{d[0]:+.4f} ± {d[1]:.4f}"})
+    return (f"Against `{other_tag}` on {', '.join(sorted(textures))} (ratio to PatchMatch; Δ paired by crop):\n\n"
+            + markdown_table(table, ["variant", "this run", other_tag, "Δ LPIPS"]))
+
+
 def merge(args) -> None:
     out = RESULTS / args.tag / "diagnosis"
-    parts = [json.loads(p.read_text()) for p in sorted((out / "parts").glob("*.json"))]
-    if not parts:
-        raise SystemExit(f"no parts in {out / 'parts'}")
-    rows = [r for p in parts for r in p["rows"]]
+    parts, rows = read_rows(args.tag)
     names = list(dict.fromkeys(r["method"] for r in rows))
     steps = ", ".join(f"{p['texture']} {p['steps']['diffusion']}" for p in parts)
     commands = "; ".join(f"`python experiments/hole_diagnosis.py {' '.join(c)}`"
                          for c in dict.fromkeys(tuple(p.get("command", [])) for p in parts))
+    commands += f"; tables by `python experiments/hole_diagnosis.py {' '.join(sys.argv[1:])}`"
     head = (f"{len(parts)} textures of data/unseen, models of `{args.tag}` (diffusion steps: {steps}); "
             f"{CROPS} held-out {CROP}x{CROP} crops each (4 strokes, 4 boxes), {parts[0]['samples']} fills per "
             "crop for diffusion. Mean over crops ± standard error over crops (samples averaged first). Errors in "
@@ -250,6 +276,8 @@ def merge(args) -> None:
                    f"({', '.join(extended)}):\n\n" + starts_table(ext_rows, [n for n in names if n != "regression"]))
     starts += ("\n\nLPIPS per texture (ratio to PatchMatch's):\n\n"
                + per_texture_table(rows, [n for n in ("diffusion", "mean-1", DEFAULT_VARIANT, "pm-0.3") if n in everywhere]))
+    for other in args.against:
+        starts += "\n\n" + against_table(rows, read_rows(other)[1], other)
     text = (f"# How the chain starts: `{args.tag}`\n\n{head}\nRatio = mean over textures of the variant's LPIPS "
             "over PatchMatch's (below 1: better); strokes and boxes ratios likewise on those holes; Δ LPIPS is "
             "paired by crop with the pure-noise start. Variants: `diffusion` = the default sampler before guided "
@@ -276,9 +304,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fills")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--merge", action="store_true")
+    parser.add_argument("--against", default="", help="with --merge: comma-separated runs to compare by crop")
     args = parser.parse_args()
     args.variants = args.variants.split(",")
     args.grid = args.grid.split(",")
+    args.against = [t for t in args.against.split(",") if t]
     unknown = set(args.variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variants {sorted(unknown)}; choose from {', '.join(VARIANTS)}")

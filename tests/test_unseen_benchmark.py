@@ -125,3 +125,22 @@ def test_a_prior_fills_untrained_and_fine_tunes(tiny_benchmark, monkeypatch):
     assert part["init"] == "prior-corpus" and part["recipe"] == "library"
     assert part["models"]["diffusion"]["config"]["init"].startswith("prior-corpus@")
     assert part["models"]["regression"]["config"]["init"] == "scratch"
+
+
+def test_hole_diagnosis_variants_name_what_they_run():
+    """The table's 'diffusion' is the pure-noise start, its default row is the library's default sampler,
+    and the recipes that change the network or the trained interval build valid configs."""
+    import hole_diagnosis as D
+    from inpaint.fill import DEFAULT_SAMPLER, SamplerConfig
+
+    v = D.variants()
+    noise = v["diffusion"]["sampler"].resolved("diffusion")
+    assert (noise.start, noise.strength) == ("noise", 1.0) and v["diffusion"]["guide"] is None
+    default = v[D.DEFAULT_VARIANT]
+    assert default["guide"] == DEFAULT_SAMPLER.start == "patchmatch"
+    assert default["sampler"].resolved("diffusion").strength == DEFAULT_SAMPLER.strength
+    assert SamplerConfig().resolved("diffusion").strength == DEFAULT_SAMPLER.strength
+    assert [D.size_bin(f) for f in (0.05, 0.1, 0.3)] == ["< 10 %", "10-25 %", "> 25 %"]
+    assert D.hole_family("thick-128/0001.png") == "strokes" and D.hole_family("box-128/0002.png") == "boxes"
+    assert U.recipe_config("library+dilated", "diffusion", 3, 10).model.bottleneck == "dilated"
+    assert U.recipe_config("library+train0.5", "diffusion", 3, 10).diffusion.top_timestep == round(0.5 * 399)
