@@ -41,7 +41,7 @@ from unseen_benchmark import CROP, CROPS, RESULTS, RUNS, TEXTURES, benchmark_hol
 
 from inpaint.baselines import patchmatch  # noqa: E402
 from inpaint.checkpoint import load_checkpoint  # noqa: E402
-from inpaint.evaluate import COLUMNS, EvalSet, crop_seeds, result_rows  # noqa: E402
+from inpaint.evaluate import COLUMNS, EvalSet, crop_seeds, paired_difference, result_rows  # noqa: E402
 from inpaint.fill import DEFAULT_SAMPLER, SamplerConfig, fill  # noqa: E402
 from inpaint.io import read_image  # noqa: E402
 from inpaint.patches import grid_crops  # noqa: E402
@@ -190,7 +190,7 @@ def starts_table(rows: list[dict], names: list[str]) -> str:
             b = texture_means([r for r in pm if r["family"] == family])
             row[f"{family} ratio"] = f"{sum(a.values()) / sum(b[t] for t in a):.3f}"
         if base["diffusion"] and name != "diffusion":
-            d = paired(mine, base["diffusion"])
+            d = paired_difference(mine, base["diffusion"])
             row["Δ LPIPS vs diffusion"] = f"{d[0]:+.4f} ± {d[1]:.4f}"
         for k in ("sharpness", "colour", "patch_swd"):
             row[LABEL[k]] = cell(mine, k, FMT[k])
@@ -210,12 +210,6 @@ def per_texture_table(rows: list[dict], names: list[str]) -> str:
             row[n] = f"{means[n][t]:.4f} ({means[n][t] / means['patchmatch'][t]:.2f})"
         table.append(row)
     return markdown_table(table, ["texture", "patchmatch", *names])
-
-
-def paired(rows: list[dict], baseline: list[dict], key: str = "lpips") -> tuple[float, float]:
-    a, b = _crop_means(rows, key), _crop_means(baseline, key)
-    v = torch.tensor([a[c] - b[c] for c in sorted(a) if c in b], dtype=torch.float64)
-    return v.mean().item(), (v.std() / len(v) ** 0.5).item()
 
 
 def read_rows(tag: str) -> tuple[list[dict], list[dict]]:
@@ -239,7 +233,7 @@ def against_table(rows: list[dict], other: list[dict], other_tag: str) -> str:
         if name == "patchmatch" or not b:
             continue
         ta, tb = texture_means(a), texture_means(b)
-        d = paired(a, b)
+        d = paired_difference(a, b)
         table.append({"variant": name, "this run": f"{sum(ta.values()) / sum(pm.values()):.3f}",
                       other_tag: f"{sum(tb.values()) / sum(pm.values()):.3f}", "Δ LPIPS": f"{d[0]:+.4f} ± {d[1]:.4f}"})
     return (f"Against `{other_tag}` on {', '.join(sorted(textures))} (ratio to PatchMatch; Δ paired by crop):\n\n"

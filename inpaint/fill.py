@@ -245,8 +245,8 @@ def fill(
     x_known = x_known.masked_fill(~known, 0.0)  # select: NaN * 0 is NaN, so a NaN hole pixel would spread
     B = x_known.shape[0]
     if config.method != "regression":
-        guide = _guide(guide, sampler, sampler.resolved(config.method, unconditional=config.unconditional),
-                       x_known, known)
+        given, sampler = sampler, sampler.resolved(config.method, unconditional=config.unconditional)
+        guide = _guide(guide, given, sampler, x_known, known)
     x, k, (H, W) = pad_to_multiple(x_known, known, config.model.multiple)
     x, k = x.repeat(samples, 1, 1, 1), k.repeat(samples, 1, 1, 1)
     if guide is not None:
@@ -282,10 +282,7 @@ def _guide(guide: Tensor | None, given: SamplerConfig, sampler: SamplerConfig, x
     if guide is None:
         if sampler.strength < 1 and sampler.start == "noise":
             raise ValueError("a strength below 1 starts from a guide: give start (or a guide tensor)")
-        start = sampler.start
-        if start == "patchmatch" and x_known.shape[1] not in (1, 3):
-            start = "biharmonic"  # PatchMatch takes grey or RGB images only
-        return make_guide(start, x_known, known)
+        return make_guide(sampler.start, x_known, known)
     if given.start not in (None, "noise"):
         raise ValueError(f"two guides: a guide tensor and start={given.start!r}; give one")
     if guide.shape != x_known.shape:
@@ -297,8 +294,8 @@ def _guide(guide: Tensor | None, given: SamplerConfig, sampler: SamplerConfig, x
 
 def _sample(model, config: TrainConfig, x, known, sampler: SamplerConfig, generator, progress,
             guide: Tensor | None = None) -> Tensor:
+    """Sample with a resolved ``sampler`` (:meth:`SamplerConfig.resolved`), from ``guide`` when given."""
     schedule = config.diffusion.noise_schedule()
-    sampler = sampler.resolved(config.method, unconditional=config.unconditional)
     denoiser = model_denoiser(model, config, x, known, sampler)
     x_T = noise_like(x, generator, torch.get_default_dtype())
     ts = sampler.timesteps(schedule)

@@ -52,6 +52,8 @@ def make_guide(start: str, x_known: Tensor, known: Tensor) -> Tensor | None:
 
     Classical fills run on the CPU (PatchMatch with its seed 0, so a guide is
     the same for every sample) and come back on ``x_known``'s device and dtype.
+    PatchMatch takes grey or RGB images only: other channel counts (stacks of
+    maps) get the biharmonic fill instead.
     """
     if start not in GUIDES:
         raise ValueError(f"start must be one of {', '.join(GUIDES)}; got {start!r}")
@@ -59,5 +61,7 @@ def make_guide(start: str, x_known: Tensor, known: Tensor) -> Tensor | None:
         return None
     if start == "mean":
         return known_mean(x_known, known)
+    if start == "patchmatch" and x_known.shape[1] not in (1, 3):
+        start = "biharmonic"
     guide = BASELINES[start](x_known.float().cpu(), known.cpu())
     return torch.where(known, x_known, guide.to(device=x_known.device, dtype=x_known.dtype))
