@@ -33,12 +33,10 @@ import torch
 
 from inpaint.checkpoint import load_checkpoint
 from inpaint.evaluate import learned_filler, load_eval_set, paired_difference, score_filler, summarize
-from inpaint.fill import DEFAULT_SAMPLER, QUICK_REPAINT_SAMPLER, SamplerConfig
+from inpaint.fill import DEFAULT_SAMPLER, QUICK_REPAINT_SAMPLER, SamplerConfig, sampler_plan
 from inpaint.io import read_image
 from inpaint.perceptual import load_lpips
 from inpaint.report import markdown_table, save_grid
-from inpaint.restore import _sampler_moves
-from inpaint.sampling import repaint_calls
 
 RESULTS = Path(__file__).parent / "results" / "fewstep"
 COLUMNS = ["texture", "model", "sampler", "calls", "seconds_per_fill", "lpips", "d_lpips", "psnr", "sharpness"]
@@ -58,12 +56,8 @@ def runs() -> list[tuple[str, SamplerConfig, str, str]]:
 
 
 def calls(config, sampler: SamplerConfig) -> int:
-    """Network calls per fill: the progress ticks, twice with guidance; RePaint's ticks also count its forward
-    jumps, so its calls are :func:`inpaint.sampling.repaint_calls`."""
-    if sampler.sampler == "repaint":
-        steps = len(sampler.timesteps(config.diffusion.noise_schedule()))
-        return repaint_calls(steps, sampler.jump_length, sampler.jump_n_sample)
-    return _sampler_moves(config, sampler) * (2 if sampler.guidance else 1)
+    """Network calls per fill (:func:`inpaint.fill.sampler_plan`)."""
+    return sampler_plan(config, sampler).calls
 
 
 def main() -> None:

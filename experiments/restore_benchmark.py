@@ -37,7 +37,7 @@ RESULTS = Path(__file__).parent / "results"
 CASES = [("scattered", 512), ("scattered", 2048), ("scattered", 4096), ("one hole", 2048), ("one hole", 4096)]
 WHOLE_FRAME = [512, 2048]
 HOLE_FRACTION = 0.05
-BATCH_PIXELS_NOTE = "2**18 window pixels, inpaint.restore.BATCH_PIXELS"
+BATCH_PIXELS_NOTE = "2**18 window pixels, inpaint.windows.BATCH_PIXELS"
 MARGIN_NOTE = 32
 
 
@@ -76,7 +76,8 @@ def worker_windowed(case: str, size: int, steps: int, threads: int) -> dict:
 
     from inpaint.fill import SamplerConfig
     from inpaint.masks import centre_square_mask, scattered_ellipses_mask
-    from inpaint.restore import fill_windows, plan_windows, restore_config, window_batches
+    from inpaint.restore import restore_config
+    from inpaint.windows import fill_windows, plan_windows, window_batches
     from inpaint.unet import UNet
 
     torch.set_num_threads(threads)
@@ -203,7 +204,7 @@ def notes(rows: list[dict], whole: list[dict], args) -> list[str]:
             f"'s / step' column (e.g. {250 * big['s_per_step'] / 3600:.1f} h for the {big['size']}x{big['size']} "
             f"image on {args.threads} CPU thread(s)).")
     out.append("Peak memory is measured with glibc handing freed memory back after every batch "
-               "(inpaint.restore.release_freed_memory); without it the resident set also grows with the number "
+               "(inpaint.memory.release_freed_memory); without it the resident set also grows with the number "
                "of distinct window shapes (measured once, 4 steps: 480 MiB working memory at 2048x2048 and "
                "981 MiB at 4096x4096).")
     return out

@@ -19,7 +19,12 @@ import numpy as np
 import studylib as S
 from inpaint.checkpoint import load_checkpoint
 from inpaint.fill import SamplerConfig
-from inpaint.sampling import repaint_calls
+from inpaint.sampling import sampling_plan
+
+
+def repaint_cost(steps: int, jump_length: int, jump_n_sample: int) -> int:
+    """Network calls of one RePaint fill over ``steps`` strided timesteps."""
+    return sampling_plan("repaint", range(steps - 1, -1, -1), jump_length=jump_length, jump_n_sample=jump_n_sample).calls
 
 NAME = "repaint"
 CHECKPOINTS = S.ROOT / "data" / "checkpoints" / "cork"
@@ -43,7 +48,7 @@ def main() -> None:
 
     settings = [(args.steps, n, j) for n in jumps for j in lengths if n == 1 or j < args.steps] + [(250, 10, 10)]
     units = [(f"repaint {steps}/{j}/{n}", unconditional, SamplerConfig("repaint", steps, jump_length=j, jump_n_sample=n),
-              dict(model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=repaint_calls(steps, j, n)))
+              dict(model="repaint", steps=steps, jump_length=j, jump_n_sample=n, calls=repaint_cost(steps, j, n)))
              for steps, n, j in settings]
     repaint_calls = {fields["calls"] for *_, fields in units if fields["jump_length"] == lengths[-1]}
     units += [(f"conditional ddpm {calls}", conditional, SamplerConfig("ddpm", min(calls, 1000)),

@@ -152,7 +152,7 @@ def biharmonic(x_known: Tensor, known: Tensor) -> Tensor:
     return _per_image(x_known, known, fill_one)
 
 
-def _patchmatch_module():
+def patchmatch_module():
     try:
         import patchmatch
     except ImportError as exc:
@@ -194,7 +194,7 @@ def patchmatch(x_known: Tensor, known: Tensor, *, seed: int = 0) -> Tensor:
     randomized correspondence algorithm for structural image editing", SIGGRAPH 2009.
     """
     _check(x_known, known, (1, 3), "patchmatch")
-    pm = _patchmatch_module()
+    pm = patchmatch_module()
 
     def fill_one(x: Tensor, hole: np.ndarray) -> Tensor:
         image = to_uint8(x)

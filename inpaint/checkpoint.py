@@ -7,13 +7,13 @@ A checkpoint is a plain dict of tensors, numbers and strings, so it loads with
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from .atomic import write_atomic
 from .config import TrainConfig
 from .unet import UNet
 
@@ -87,17 +87,9 @@ class Checkpoint:
 
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
-    """Write atomically: a crash mid-write never leaves a truncated checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(ckpt.to_dict(), tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write atomically (:func:`inpaint.atomic.write_atomic`): a crash mid-write never leaves a truncated
+    checkpoint."""
+    write_atomic(path, lambda f: torch.save(ckpt.to_dict(), f))
 
 
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> Checkpoint:

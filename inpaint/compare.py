@@ -32,7 +32,7 @@ import torch
 from filelock import FileLock, Timeout
 from torch import Tensor
 
-from .baselines import _patchmatch_module
+from .baselines import patchmatch_module
 from .checkpoint import Checkpoint, load_checkpoint
 from .compare_parts import FIRST, LAST, from_parts, to_part
 from .compare_report import GRID_ROWS, package_versions, write_report
@@ -306,7 +306,7 @@ def run_compare(textures: list[str], config: CompareConfig, *, out: str | os.Pat
     if str(config.device).startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for but no GPU is available")
     if "patchmatch" in config.methods:
-        _patchmatch_module()  # a broken install fails now, saying how to repair it
+        patchmatch_module()  # a broken install fails now, saying how to repair it
     shard = shard or Shard()
     units = shard.take([(t, m) for t in textures for m in config.methods])
     out = Path(out)

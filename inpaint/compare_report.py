@@ -21,8 +21,11 @@ from .evaluate import COLUMNS, overall, summarize
 from .report import plot_plane, save_grid, summary_markdown, write_results
 from .unet import LEARNED_METHODS
 
-__all__ = ["GRID_ROWS", "write_report", "package_versions"]
+__all__ = ["GRID_ROWS", "REPORT_FILES", "write_report", "package_versions"]
 
+REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
+"""What :func:`write_report` writes into its folder (``compare`` and ``demo``'s OUT)."""
+RESULTS_CSV, SUMMARY_MD, GRID_PNG, PLANE_PNG, RUN_JSON = REPORT_FILES
 GRID_ROWS = 6
 """Crops shown in ``grid.png``, shared among the textures."""
 VERSIONED = ("torch", "kornia", "scikit-image", "opencv", "lpips", "numpy", "PyPatchMatch", "inpaint")
@@ -53,17 +56,17 @@ def write_report(results: list[dict], run: dict, out: Path) -> list[dict]:
     rows = [r for result in results for r in result["rows"]]
     summary = summarize(rows)
     means = overall(summary)
-    write_results(rows, out / "results.csv", COLUMNS)
-    (out / "summary.md").write_text(summary_markdown(summary, means) + "\n")
+    write_results(rows, out / RESULTS_CSV, COLUMNS)
+    (out / SUMMARY_MD).write_text(summary_markdown(summary, means) + "\n")
     names, holes = ", ".join(r["meta"]["name"] for r in results), Path(run["config"]["masks"]).name
     rows_each = max(1, GRID_ROWS // len(results))
     columns = _grid_columns([{k: v[:rows_each] for k, v in r["grid"].items()} for r in results])
     known = torch.cat([r["known"][:rows_each] for r in results])
-    save_grid(columns, known, out / "grid.png", title=f"{names}: held-out crops, {holes} holes")
-    plot_plane(means, out / "plane.png", learned=LEARNED_METHODS, title=f"{names}, {holes} holes (mean ± standard error)")
+    save_grid(columns, known, out / GRID_PNG, title=f"{names}: held-out crops, {holes} holes")
+    plot_plane(means, out / PLANE_PNG, learned=LEARNED_METHODS, title=f"{names}, {holes} holes (mean ± standard error)")
     run = {**run, "textures": [r["meta"] for r in results],
            "checkpoints": {r["meta"]["name"]: r["checkpoints"] for r in results}}
-    (out / "run.json").write_text(json.dumps({k: run[k] for k in RUN_KEYS if k in run}, indent=2, default=str) + "\n")
+    (out / RUN_JSON).write_text(json.dumps({k: run[k] for k in RUN_KEYS if k in run}, indent=2, default=str) + "\n")
     return summary
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from .schedule import SCHEDULES, NoiseSchedule, _bcast, q_sample, to_eps
+from .schedule import SCHEDULES, NoiseSchedule, per_sample, q_sample, to_eps
 
 PREDICTIONS = ("x0", "eps", "v")
 WEIGHTINGS = ("uniform", "min-snr")
@@ -157,7 +157,7 @@ def target(x0: Tensor, eps: Tensor, abar: Tensor, prediction: str) -> Tensor:
         return x0
     if prediction == "eps":
         return eps
-    a = _bcast(abar, x0)
+    a = per_sample(abar, x0)
     return a.sqrt() * eps - (1 - a).sqrt() * x0
 
 
@@ -165,7 +165,7 @@ def to_x0(out: Tensor, x_t: Tensor, abar: Tensor, prediction: str) -> Tensor:
     """Convert a network output to the x0 estimate given ``x_t``."""
     if prediction == "x0":
         return out
-    a = _bcast(abar, x_t)
+    a = per_sample(abar, x_t)
     if prediction == "eps":
         return (x_t - (1 - a).sqrt() * out) / a.sqrt()
     return a.sqrt() * x_t - (1 - a).sqrt() * out

@@ -1,4 +1,4 @@
-"""Samplers beyond the ancestral chain: DPM-Solver++(2M), its SDE variant, and predictor-corrector.
+"""DPM-Solver++(2M) and its SDE variant: second-order multistep solvers of the diffusion ODE and SDE.
 
 Lu et al., "DPM-Solver++: Fast Solver for Guided Sampling of Diffusion
 Probabilistic Models" (2022), Alg. 2 (2M) and Sec. 5 / Appendix (SDE-DPM-Solver++2M);
@@ -15,14 +15,15 @@ import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
-from .sampling import Generators, Progress, _long, _pairs, _paste, _tick, known_region, noise_like, x0_at
-from .schedule import NoiseSchedule, posterior
+from .sampling import Generators, Progress, known_region, noise_like, paste_known, tick_progress, timestep_pairs, x0_at
+from .schedule import NoiseSchedule
 
 
-def _alpha_sigma_lambda(schedule: NoiseSchedule, t: int) -> tuple[float, float, float]:
+def _alpha_std_lambda(schedule: NoiseSchedule, t: int) -> tuple[float, float, float]:
+    """sqrt(abar_t), the noise's std sqrt(1 - abar_t) (the paper's sigma_t), and their log ratio lambda_t."""
     a = float(schedule.alpha_bar(torch.tensor(t)))
-    alpha, sigma = math.sqrt(a), math.sqrt(1 - a)
-    return alpha, sigma, math.log(alpha / sigma)
+    alpha, std = math.sqrt(a), math.sqrt(1 - a)
+    return alpha, std, math.log(alpha / std)
 
 
 @torch.no_grad()
@@ -41,11 +42,12 @@ def sample_dpmpp_2m(
 ) -> Tensor:
     """DPM-Solver++(2M) (``eta = 0``) or SDE-DPM-Solver++(2M) (``eta = 1``).
 
-    With alpha_t = sqrt(abar_t), sigma_t = sqrt(1 - abar_t), lambda_t = log(alpha_t / sigma_t),
+    With alpha_t = sqrt(abar_t), std_t = sqrt(1 - abar_t) (the paper's sigma_t; this
+    package keeps "sigma" for Karras's noise-to-signal ratio), lambda_t = log(alpha_t / std_t),
     h = lambda_s - lambda_t and D the data estimate, a step t -> s is
 
-        x_s = sigma_s / sigma_t e^(-eta h) x_t + alpha_s (1 - e^(-(1 + eta) h)) D
-              + sigma_s sqrt(1 - e^(-2 eta h)) z,
+        x_s = std_s / std_t e^(-eta h) x_t + alpha_s (1 - e^(-(1 + eta) h)) D
+              + std_s sqrt(1 - e^(-2 eta h)) z,
 
     with D = x0_t on the first step and, after it, the second-order
     D = x0_t + (x0_t - x0_prev) / (2 r), r = h_prev / h.  The last step, to the
@@ -57,7 +59,7 @@ def sample_dpmpp_2m(
     """
     if not 0 <= eta <= 1:
         raise ValueError(f"eta must be in [0, 1], got {eta}")
-    pairs = _pairs(timesteps, schedule.T)
+    pairs = timestep_pairs(timesteps, schedule.T)
     denoiser = known_region(denoiser, known, x_known, clip=clip)
     x, x0_prev, h_prev = x_T, None, None
     for i, (t, s) in enumerate(pairs):
@@ -65,62 +67,13 @@ def sample_dpmpp_2m(
         if s < 0:
             x = x0
         else:
-            alpha_t, sigma_t, lam_t = _alpha_sigma_lambda(schedule, t)
-            alpha_s, sigma_s, lam_s = _alpha_sigma_lambda(schedule, s)
+            alpha_t, std_t, lam_t = _alpha_std_lambda(schedule, t)
+            alpha_s, std_s, lam_s = _alpha_std_lambda(schedule, s)
             h = lam_s - lam_t
             d = x0 if x0_prev is None else x0 + (x0 - x0_prev) * (h / (2 * h_prev))
-            x = sigma_s / sigma_t * math.exp(-eta * h) * x + alpha_s * -math.expm1(-(1 + eta) * h) * d
+            x = std_s / std_t * math.exp(-eta * h) * x + alpha_s * -math.expm1(-(1 + eta) * h) * d
             if eta > 0:
-                x = x + sigma_s * math.sqrt(-math.expm1(-2 * eta * h)) * noise_like(x, generator)
+                x = x + std_s * math.sqrt(-math.expm1(-2 * eta * h)) * noise_like(x, generator)
             x0_prev, h_prev = x0, h
-        _tick(progress, i + 1, len(pairs))
-    return _paste(x, known, x_known)
-
-
-@torch.no_grad()
-def sample_pc(
-    denoiser: Denoiser,
-    x_T: Tensor,
-    schedule: NoiseSchedule,
-    *,
-    timesteps: Sequence[int] | None = None,
-    corrector_steps: int = 1,
-    snr: float = 0.16,
-    known: Tensor | None = None,
-    x_known: Tensor | None = None,
-    clip: bool = True,
-    generator: Generators | None = None,
-    progress: Progress | None = None,
-) -> Tensor:
-    """Predictor-corrector sampling (Song et al. 2021, "Score-Based Generative Modeling through
-    SDEs", Alg. 2): an ancestral step, then ``corrector_steps`` Langevin steps at the new level.
-
-    The score at level s is -eps_hat / sqrt(1 - abar_s), with eps_hat implied by the (clipped,
-    pasted) x0 estimate; each Langevin step is x <- x + e score + sqrt(2 e) z with
-    e = 2 (snr |z| / |score|)^2 per sample (the step size rule of the paper's code, with
-    alpha = 1).  Each corrector step costs one more network call; none follows the last step.
-    Other parameters as in :func:`inpaint.sampling.sample_ddpm`.
-    """
-    if corrector_steps < 0 or snr <= 0:
-        raise ValueError("corrector_steps must be >= 0 and snr positive")
-    pairs = _pairs(timesteps, schedule.T)
-    denoiser = known_region(denoiser, known, x_known, clip=clip)
-    total = len(pairs) + corrector_steps * (len(pairs) - 1)
-    done, x = 0, x_T
-    for t, s in pairs:
-        x0 = x0_at(denoiser, x, t)
-        mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
-        x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
-        done += 1
-        _tick(progress, done, total)
-        for _ in range(corrector_steps if s >= 0 else 0):
-            a = float(schedule.alpha_bar(torch.tensor(s)))
-            x0 = x0_at(denoiser, x, s)
-            score = -(x - a**0.5 * x0) / (1 - a)
-            z = noise_like(x, generator)
-            ratio = z.flatten(1).norm(dim=1) / score.flatten(1).norm(dim=1).clamp(min=1e-12)
-            e = (2 * (snr * ratio) ** 2).reshape(-1, *([1] * (x.ndim - 1)))
-            x = x + e * score + (2 * e).sqrt() * z
-            done += 1
-            _tick(progress, done, total)
-    return _paste(x, known, x_known)
+        tick_progress(progress, i + 1, len(pairs))
+    return paste_known(x, known, x_known)

@@ -9,14 +9,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import TrainConfig
-from .dpm_solver import sample_dpmpp_2m, sample_pc
+from .dpm_solver import sample_dpmpp_2m
 from .guide import GUIDES, make_guide
 from .inference import fast_denoiser, guided_denoiser
 from .masks import check_known
 from .regression import fill_regression
 from .sampling import (
-    GRIDS, SAMPLERS, VARIANCES, Generators, Progress, karras_timesteps, noise_like, sample_ddim, sample_ddpm,
-    sample_repaint, start_timestep, strided_timesteps,
+    GRIDS, SAMPLERS, VARIANCES, Generators, Progress, SamplingPlan, karras_timesteps, noise_like, sample_ddim,
+    sample_ddpm, sample_pc, sample_repaint, sampling_plan, start_timestep, strided_timesteps,
 )
 from .schedule import NoiseSchedule, q_sample
 
@@ -158,6 +158,14 @@ class SamplerConfig:
         guided = DEFAULT_SAMPLER.strength or 1.0  # a guided start without a strength takes the default's
         return replace(self, start=start, strength=self.strength or (1.0 if start == "noise" else guided))
 
+    @classmethod
+    def chosen(cls, sampler: str | None = None, steps: int | None = None, **options) -> "SamplerConfig":
+        """The config of a sampler a person names (the command line, the page): as the constructor, except that
+        RePaint named without ``steps`` keeps its default length (:data:`REPAINT_SAMPLER`), not all T."""
+        if sampler == "repaint" and steps is None:
+            steps = REPAINT_SAMPLER.steps
+        return cls(sampler, steps, **options)
+
     def timesteps(self, schedule: NoiseSchedule) -> list[int]:
         """The decreasing timestep list this config samples on (call on a resolved config).
 
@@ -185,6 +193,26 @@ QUICK_REPAINT_SAMPLER = SamplerConfig("repaint", steps=100, jump_length=10, jump
                                       strength=1.0)
 """RePaint on a CPU in minutes: 100 strided steps with jump_length 10 and jump_n_sample 3, 280 network calls
 (:func:`inpaint.sampling.repaint_schedule`), fewer than DDPM's 1000 at T = 1000; compare's and the previews'."""
+
+
+def sampler_plan(config: TrainConfig, sampler: SamplerConfig = SamplerConfig()) -> SamplingPlan:
+    """What one :func:`fill` by a ``config`` model with ``sampler`` does: its timesteps, network calls and
+    progress ticks (:class:`inpaint.sampling.SamplingPlan`).  Raises ValueError for a sampler the model cannot
+    run, so a caller can check a sampler before any work.
+
+    Examples
+    --------
+    >>> from inpaint.config import TrainConfig
+    >>> plan = sampler_plan(TrainConfig(), SamplerConfig())  # the default sampler: 25 steps from PatchMatch's fill
+    >>> plan.calls, plan.timesteps[:3]
+    (25, (160, 144, 128))
+    """
+    if config.method == "regression":
+        return SamplingPlan((), 1, 1)
+    sampler = sampler.resolved(config.method, unconditional=config.unconditional)
+    return sampling_plan(sampler.sampler, sampler.timesteps(config.diffusion.noise_schedule()),
+                         jump_length=sampler.jump_length, jump_n_sample=sampler.jump_n_sample,
+                         corrector_steps=sampler.corrector_steps, guidance=bool(sampler.guidance))
 
 
 def pad_to_multiple(x: Tensor, known: Tensor, multiple: int) -> tuple[Tensor, Tensor, tuple[int, int]]:

@@ -22,7 +22,6 @@ profile is returned so that the writer can keep it.
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 import warnings
 import zlib
@@ -31,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from .atomic import write_atomic
 
 __all__ = ["ImageFormatError", "Decoded", "decode", "image_size", "open_pillow", "save_atomic", "encode", "save_format",
            "available_memory", "check_size"]
@@ -345,23 +346,13 @@ def save_format(path: Path) -> str:
 
 
 def save_atomic(write, path: Path, what: str) -> None:
-    """Call ``write(file)`` on a hidden temporary file in the target folder, then rename it over ``path``.
-
-    A failed write removes the temporary file, so no partial output is ever left.
-    """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    """:func:`inpaint.atomic.write_atomic` of ``write(file)`` to ``path``; a failure is an
+    :class:`ImageFormatError` that says what could not be written, and leaves no partial output."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomic(path, write)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
         raise ImageFormatError(f"{path}: cannot write {what} ({reason})") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:

@@ -21,7 +21,7 @@ from PIL import Image
 from torch import Tensor
 
 from .io import read_mask
-from .masks import FAMILIES, MASKS_VERSION, _check_size, hole_fraction
+from .masks import FAMILIES, MASKS_VERSION, check_mask_size, hole_fraction
 from .shipped import mask_set_names, resolve_mask_set
 
 __all__ = ["make_mask_set", "load_mask_set", "regenerate_fixed_sets", "FIXED_SET_SEEDS", "FIXED_SET_SIZES",
@@ -71,7 +71,7 @@ def make_mask_set(family: str, size: int, count: int, seed: int, out_dir, *, ove
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown mask family {family!r}; valid: {', '.join(FAMILIES)}")
-    _check_size(size, size)
+    check_mask_size(size, size)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 9999:
         raise ValueError(f"count must be an integer from 1 to 9999, got {count!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:

@@ -96,7 +96,8 @@ class _Draws:
         return mean + std * math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
 
 
-def _check_size(height: int, width: int) -> None:
+def check_mask_size(height: int, width: int) -> None:
+    """Raise ValueError unless a mask of ``height`` x ``width`` can be drawn: integers of at least MIN_SIZE."""
     for name, value in (("height", height), ("width", width)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < MIN_SIZE:
             raise ValueError(f"{name} must be an integer >= {MIN_SIZE}, got {value!r}")
@@ -216,7 +217,7 @@ def box_mask(height: int, width: int, *, generator: torch.Generator, count: tupl
     >>> known.shape, known.dtype
     (torch.Size([1, 1, 64, 64]), torch.bool)
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     params = dict(count=_check_range("count", count, 1, 1000, integer=True),
                   area=_check_range("area", area, 1e-9, 1 - 1e-9), aspect=_check_range("aspect", aspect, 1e-3, 1e3))
     return _known(_box(_Draws(generator), height, width, **params))
@@ -285,7 +286,7 @@ def freeform_mask(height: int, width: int, *, generator: torch.Generator, stroke
     Tensor
         ``known``, ``(1, 1, height, width)`` bool.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     params = dict(strokes=_check_range("strokes", strokes, 1, 1000, integer=True),
                   vertices=_check_range("vertices", vertices, 1, 1000, integer=True),
                   brush=_check_range("brush", brush, 1e-3, 1e6), area=_check_range("area", area, 0, 1),
@@ -398,7 +399,7 @@ def lama_mask(height: int, width: int, *, generator: torch.Generator, strokes: t
     Tensor
         ``known``, ``(1, 1, height, width)`` bool.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     params = dict(strokes=_check_range("strokes", strokes, 1, 10_000, integer=True),
                   boxes=_check_range("boxes", boxes, 1, 1000, integer=True),
                   box_size=_check_range("box_size", box_size, 1, 1e6, integer=True),
@@ -454,7 +455,7 @@ def sr2x_mask(height: int, width: int, *, generator: torch.Generator, offset: tu
     ``offset`` (row, column) is drawn from ``{0, 1}^2`` when None.  Returns ``known``
     ``(1, 1, height, width)`` bool, as every generator here.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     if offset is not None and tuple(offset) not in ((0, 0), (0, 1), (1, 0), (1, 1)):
         raise ValueError(f"offset must be None or a pair (row, column) of 0 or 1, got {offset!r}")
     return _known(_sr2x(_Draws(generator), height, width, offset=offset))
@@ -467,7 +468,7 @@ def lines_mask(height: int, width: int, *, generator: torch.Generator, axis: str
     ``axis="columns"`` takes columns instead; ``phase`` is drawn from {0, 1} when None.
     Hole fraction 0.5 for even sizes.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     if axis not in ("rows", "columns") or phase not in (None, 0, 1):
         raise ValueError(f"axis must be 'rows' or 'columns' and phase None, 0 or 1; got {axis!r} and {phase!r}")
     return _known(_lines(_Draws(generator), height, width, axis=axis, phase=phase))
@@ -479,7 +480,7 @@ def half_mask(height: int, width: int, *, generator: torch.Generator, side: str 
     ``side`` names the known half, one of ``HALF_SIDES``, drawn uniformly when None.
     The known half has ``floor(n / 2)`` rows or columns: hole fraction 0.5 for even sizes.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     if side is not None and side not in HALF_SIDES:
         raise ValueError(f"side must be None or one of {HALF_SIDES}, got {side!r}")
     return _known(_half(_Draws(generator), height, width, side=side))
@@ -492,7 +493,7 @@ def expand_mask(height: int, width: int, *, generator: torch.Generator, known_si
     so a square image has hole fraction ``1 - known_side^2`` = 0.9375.  The pattern is
     fixed: ``generator`` is checked but not drawn from.
     """
-    _check_size(height, width)
+    check_mask_size(height, width)
     if not 0 < known_side < 1:
         raise ValueError(f"known_side must be in (0, 1), got {known_side!r}")
     return _known(_expand(_Draws(generator), height, width, known_side=known_side))
@@ -657,7 +658,7 @@ def training_masks(n: int, height: int, width: int, *, generator: torch.Generato
         weights = _normalise(families)
     else:
         raise ValueError(f"families must be a spec string or a non-empty dict name -> weight, got {families!r}")
-    _check_size(height, width)
+    check_mask_size(height, width)
     names, edges = list(weights), list(itertools.accumulate(weights.values()))
     draws = _Draws(generator)  # one stream for the whole batch: a few torch calls in all
     picks = [FAMILIES[names[min(bisect.bisect_right(edges, draws.uniform(0, edges[-1])), len(names) - 1)]]

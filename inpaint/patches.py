@@ -82,6 +82,8 @@ class PatchSampler:
         Side of the square crops.
     exclude : Tensor (H, W) bool or Box, optional
         The held-out region.
+    valid : Tensor (H, W) bool, optional
+        Pixels that exist (False: damaged); :meth:`pairs` crops it with the image.
     augment : {'none', 'flips', 'dihedral'} or bool
         Symmetries drawn at random for each crop (see
         :func:`inpaint.orientation.symmetries`): 'dihedral' (or True) for
@@ -95,9 +97,11 @@ class PatchSampler:
     torch.Size([4, 3, 32, 32])
     """
 
-    def __init__(self, image: Tensor, crop: int, *, exclude: Tensor | Box | None = None, augment: str | bool = "none"):
+    def __init__(self, image: Tensor, crop: int, *, exclude: Tensor | Box | None = None,
+                 valid: Tensor | None = None, augment: str | bool = "none"):
         self.image = image[0] if image.ndim == 4 else image
         _, H, W = self.image.shape
+        self.valid = None if valid is None else valid.reshape(1, H, W).bool()
         if isinstance(exclude, Box):
             exclude = exclude.mask(H, W)
         self.crop = crop
@@ -114,12 +118,23 @@ class PatchSampler:
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """Draw ``n`` crops, shape (n, C, crop, crop)."""
+        return self.pairs(n, generator)[0]
+
+    def pairs(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """Draw ``n`` crops (n, C, crop, crop) and the same crops of the ``valid`` map (n, 1, crop, crop),
+        or None without one."""
         offsets = self.sample_offsets(n, generator).tolist()
-        c = self.crop
-        crops = torch.stack([self.image[:, i : i + c, j : j + c] for i, j in offsets])
+        picks = None
         if len(self.symmetries) > 1:
-            picks = torch.randint(0, len(self.symmetries), (n,), generator=generator).tolist()
-            crops = torch.stack([dihedral(x, self.symmetries[i]) for x, i in zip(crops, picks)])
+            picks = [self.symmetries[i] for i in torch.randint(0, len(self.symmetries), (n,), generator=generator)]
+        crops = self._cut(self.image, offsets, picks)
+        return crops, None if self.valid is None else self._cut(self.valid, offsets, picks)
+
+    def _cut(self, source: Tensor, offsets: list, picks: list[int] | None) -> Tensor:
+        c = self.crop
+        crops = torch.stack([source[:, i : i + c, j : j + c] for i, j in offsets])
+        if picks is not None:
+            crops = torch.stack([dihedral(x, k) for x, k in zip(crops, picks)])
         return crops
 
 
@@ -149,6 +164,10 @@ class CorpusSampler:
         """Draw ``n`` crops, shape (n, C, crop, crop); crop ``k`` comes from image ``picks[k]``."""
         picks = torch.randint(0, len(self.samplers), (n,), generator=generator).tolist()
         return torch.cat([self.samplers[i].sample(1, generator) for i in picks])
+
+    def pairs(self, n: int, generator: torch.Generator) -> tuple[Tensor, None]:
+        """:meth:`sample`, with no validity map (a corpus has whole images), as :meth:`PatchSampler.pairs`."""
+        return self.sample(n, generator), None
 
 
 def grid_crops(image: Tensor, box: Box, crop: int, n: int) -> Tensor:

@@ -13,27 +13,36 @@ them, one per batch row, so that a row's noise does not depend on the rest of
 the batch) and an optional ``progress(done, total)`` callback.
 
 Timestep lists come from pure functions (:func:`strided_timesteps`,
-:func:`karras_timesteps`, :func:`repaint_schedule`) so tests can check them.
+:func:`karras_timesteps`, :func:`repaint_schedule`) so tests can check them,
+and what a fill costs (its network calls and progress ticks) from one,
+:func:`sampling_plan`.
 A timestep list is descending, starts at T-1 (pure noise) or at
 :func:`start_timestep` (the noisiest step whose x0 estimate means something)
 and leaves out the final -1 (the clean image), which every sampler appends.
 
 Samplers for few steps: ancestral steps with the x0-uncertainty variance of
 Analytic-DPM (``sample_ddpm(..., variance="analytic")``), DDIM with a small
-``eta``, DPM-Solver++(2M) and its SDE variant, and predictor-corrector with a
-Langevin corrector (:mod:`inpaint.dpm_solver`).
+``eta``, predictor-corrector with a Langevin corrector (:func:`sample_pc`), and
+DPM-Solver++(2M) and its SDE variant (:mod:`inpaint.dpm_solver`).
+
+Noise levels have two names in this package.  **sigma** is the noise-to-signal
+ratio sqrt((1 - abar) / abar) of Karras et al. (2022), the unit of
+``sigma_max`` and of the Karras grid (:func:`sigmas`); **std** is the standard
+deviation sqrt(1 - abar) of the noise in x_t = sqrt(abar) x0 + std eps, which
+DPM-Solver writes sigma_t.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from .diffusion import Denoiser
 from .masks import check_known
-from .schedule import NoiseSchedule, _bcast, ddim_step, posterior, q_jump, q_sample
+from .schedule import NoiseSchedule, per_sample, ddim_step, posterior, q_jump, q_sample
 
 SAMPLERS = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
 GRIDS = ("strided", "karras")
@@ -172,13 +181,56 @@ def repaint_schedule(steps: int, jump_length: int = 10, jump_n_sample: int = 10)
     return walk
 
 
-def repaint_calls(steps: int, jump_length: int = 10, jump_n_sample: int = 10) -> int:
-    """Denoiser evaluations of one RePaint fill: one per downward move of :func:`repaint_schedule`'s walk."""
-    walk = repaint_schedule(steps, jump_length, jump_n_sample)
-    return sum(b < a for a, b in zip(walk, walk[1:]))
+@dataclass(frozen=True)
+class SamplingPlan:
+    """What one fill by a sampler does: the one count of its cost, which progress bars, benchmarks and
+    checks all read.
+
+    Attributes
+    ----------
+    timesteps : tuple of int
+        The decreasing timestep list the chain runs on (empty for a one-pass model).
+    calls : int
+        Network evaluations (each needs a forward pass of the U-Net; guidance makes each two).
+    ticks : int
+        ``progress(done, total)`` reports of one fill: ``total`` is this.  A tick per network
+        call, and for RePaint one per forward re-noising move too.
+    """
+
+    timesteps: tuple[int, ...]
+    calls: int
+    ticks: int
 
 
-def _paste(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
+def sampling_plan(sampler: str, timesteps: Sequence[int], *, jump_length: int = 10, jump_n_sample: int = 10,
+                  corrector_steps: int = 1, guidance: bool = False) -> SamplingPlan:
+    """The :class:`SamplingPlan` of ``sampler`` (one of :data:`SAMPLERS`) on ``timesteps``.
+
+    Examples
+    --------
+    >>> sampling_plan("ddim", [300, 200, 100, 0]).calls
+    4
+    >>> sampling_plan("pc", [300, 200, 100, 0], corrector_steps=1).calls  # no corrector after the last step
+    7
+    >>> plan = sampling_plan("repaint", range(99, -1, -1), jump_n_sample=3)
+    >>> plan.calls, plan.ticks
+    (280, 460)
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}; got {sampler!r}")
+    ts = tuple(timesteps)
+    n = len(ts)
+    if sampler == "repaint":
+        walk = repaint_schedule(n, jump_length, jump_n_sample)
+        calls, ticks = sum(b < a for a, b in zip(walk, walk[1:])), len(walk) - 1
+    elif sampler == "pc":
+        calls = ticks = n + corrector_steps * (n - 1)
+    else:
+        calls = ticks = n
+    return SamplingPlan(ts, calls * (2 if guidance else 1), ticks)
+
+
+def paste_known(x: Tensor, known: Tensor | None, x_known: Tensor | None) -> Tensor:
     """Known pixels from ``x_known``, the hole from ``x``: known * x_known + (1 - known) * x."""
     if known is None:
         return x
@@ -204,7 +256,7 @@ def known_region(denoiser: Denoiser, known: Tensor | None = None, x_known: Tenso
 
     def denoise(x_t: Tensor, t: Tensor) -> Tensor:
         x0 = denoiser(x_t, t)
-        return _paste(x0.clamp(-1, 1) if clip else x0, known, x_known)
+        return paste_known(x0.clamp(-1, 1) if clip else x0, known, x_known)
 
     return denoise
 
@@ -227,12 +279,12 @@ def x0_at(denoiser: Denoiser, x: Tensor, t: int) -> Tensor:
     return denoiser(x, torch.full((x.shape[0],), t, device=x.device, dtype=torch.long))
 
 
-def _tick(progress: Progress | None, done: int, total: int) -> None:
+def tick_progress(progress: Progress | None, done: int, total: int) -> None:
     if progress is not None:
         progress(done, total)
 
 
-def _pairs(timesteps: Sequence[int] | None, T: int) -> list[tuple[int, int]]:
+def timestep_pairs(timesteps: Sequence[int] | None, T: int) -> list[tuple[int, int]]:
     """Consecutive (t, s) of a decreasing timestep list (default all T) ending at -1, the clean image."""
     ts = list(range(T - 1, -1, -1) if timesteps is None else timesteps) + [-1]
     if any(b >= a for a, b in zip(ts, ts[1:])):
@@ -240,7 +292,7 @@ def _pairs(timesteps: Sequence[int] | None, T: int) -> list[tuple[int, int]]:
     return list(zip(ts, ts[1:]))
 
 
-def _long(t: int, x: Tensor) -> Tensor:
+def timestep_batch(t: int, x: Tensor) -> Tensor:
     return torch.full((x.shape[0],), t, dtype=torch.long)
 
 
@@ -320,18 +372,18 @@ def sample_ddpm(
     """
     if variance not in VARIANCES:
         raise ValueError(f"variance must be one of {', '.join(VARIANCES)}; got {variance!r}")
-    pairs = _pairs(timesteps, schedule.T)
+    pairs = timestep_pairs(timesteps, schedule.T)
     denoiser = known_region(denoiser, known, x_known, clip=clip)
     hole = None if known is None else ~known
     x = x_T
     for i, (t, s) in enumerate(pairs):
         x0 = x0_at(denoiser, x, t)
-        mean, var = posterior(schedule, x0, x, _long(t, x), _long(s, x))
+        mean, var = posterior(schedule, x0, x, timestep_batch(t, x), timestep_batch(s, x))
         if variance == "analytic" and s >= 0:
             var = var + _x0_uncertainty(schedule, x0, x, t, s, hole, data_var)
         x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
-        _tick(progress, i + 1, len(pairs))
-    return _paste(x, known, x_known)
+        tick_progress(progress, i + 1, len(pairs))
+    return paste_known(x, known, x_known)
 
 
 def _x0_uncertainty(schedule: NoiseSchedule, x0: Tensor, x: Tensor, t: int, s: int, hole: Tensor | None,
@@ -339,7 +391,7 @@ def _x0_uncertainty(schedule: NoiseSchedule, x0: Tensor, x: Tensor, t: int, s: i
     """Analytic-DPM's addition to the step's variance: c0^2 Var(x0 | x_t), on the hole only when there is one."""
     a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
     c0 = a_s.sqrt() * (1 - a_t / a_s) / (1 - a_t)  # the weight of x0 in the posterior mean
-    extra = _bcast(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
+    extra = per_sample(c0**2 * x0_variance(schedule, x0, x, t, hole=hole, data_var=data_var), x)
     return extra if hole is None else extra * hole
 
 
@@ -365,15 +417,15 @@ def sample_ddim(
     """
     if eta < 0:
         raise ValueError(f"eta must be >= 0, got {eta}")
-    pairs = _pairs(timesteps, schedule.T)
+    pairs = timestep_pairs(timesteps, schedule.T)
     denoiser = known_region(denoiser, known, x_known, clip=clip)
     x = x_T
     for i, (t, s) in enumerate(pairs):
         x0 = x0_at(denoiser, x, t)
         noise = noise_like(x, generator) if eta > 0 and s >= 0 else None
         x = ddim_step(schedule, x0, x, t, s, eta, noise)
-        _tick(progress, i + 1, len(pairs))
-    return _paste(x, known, x_known)
+        tick_progress(progress, i + 1, len(pairs))
+    return paste_known(x, known, x_known)
 
 
 @torch.no_grad()
@@ -400,7 +452,7 @@ def sample_repaint(
     ``timesteps`` (default: all T) is :func:`repaint_schedule`; with
     ``jump_n_sample = 1`` this is plain replacement sampling.
     """
-    ts = [t for t, _ in _pairs(timesteps, schedule.T)]  # validated, descending
+    ts = [t for t, _ in timestep_pairs(timesteps, schedule.T)]  # validated, descending
     ascending = ts[::-1]  # position p of the walk -> timestep; position -1 -> the clean image
     walk = [ascending[p] if p >= 0 else -1 for p in repaint_schedule(len(ts), jump_length, jump_n_sample)]
     check_known(known, x_known)
@@ -408,14 +460,63 @@ def sample_repaint(
     x = x_T
     for i, (t, s) in enumerate(zip(walk, walk[1:])):
         if s < t:  # reverse step t -> s (Alg. 1, lines 4-8)
-            mean, var = posterior(schedule, x0_at(denoiser, x, t), x, _long(t, x), _long(s, x))
+            mean, var = posterior(schedule, x0_at(denoiser, x, t), x, timestep_batch(t, x), timestep_batch(s, x))
             if s >= 0:
                 unknown = mean + var.sqrt() * noise_like(x, generator)
-                known_part = q_sample(schedule, x_known, _long(s, x), noise_like(x, generator))
+                known_part = q_sample(schedule, x_known, timestep_batch(s, x), noise_like(x, generator))
             else:
                 unknown, known_part = mean, x_known
             x = torch.where(known, known_part, unknown)
         else:  # forward re-noising t -> s, s > t (line 13)
-            x = q_jump(schedule, x, _long(t, x), _long(s, x), noise_like(x, generator))
-        _tick(progress, i + 1, len(walk) - 1)
-    return _paste(x, known, x_known)
+            x = q_jump(schedule, x, timestep_batch(t, x), timestep_batch(s, x), noise_like(x, generator))
+        tick_progress(progress, i + 1, len(walk) - 1)
+    return paste_known(x, known, x_known)
+
+
+@torch.no_grad()
+def sample_pc(
+    denoiser: Denoiser,
+    x_T: Tensor,
+    schedule: NoiseSchedule,
+    *,
+    timesteps: Sequence[int] | None = None,
+    corrector_steps: int = 1,
+    snr: float = 0.16,
+    known: Tensor | None = None,
+    x_known: Tensor | None = None,
+    clip: bool = True,
+    generator: Generators | None = None,
+    progress: Progress | None = None,
+) -> Tensor:
+    """Predictor-corrector sampling (Song et al. 2021, "Score-Based Generative Modeling through
+    SDEs", Alg. 2): an ancestral step, then ``corrector_steps`` Langevin steps at the new level.
+
+    The score at level s is -eps_hat / sqrt(1 - abar_s), with eps_hat implied by the (clipped,
+    pasted) x0 estimate; each Langevin step is x <- x + e score + sqrt(2 e) z with
+    e = 2 (snr |z| / |score|)^2 per sample (the step size rule of the paper's code, with
+    alpha = 1).  Each corrector step costs one more network call; none follows the last step.
+    Other parameters as in :func:`sample_ddpm`.
+    """
+    if corrector_steps < 0 or snr <= 0:
+        raise ValueError("corrector_steps must be >= 0 and snr positive")
+    pairs = timestep_pairs(timesteps, schedule.T)
+    denoiser = known_region(denoiser, known, x_known, clip=clip)
+    total = sampling_plan("pc", [t for t, _ in pairs], corrector_steps=corrector_steps).ticks
+    done, x = 0, x_T
+    for t, s in pairs:
+        x0 = x0_at(denoiser, x, t)
+        mean, var = posterior(schedule, x0, x, timestep_batch(t, x), timestep_batch(s, x))
+        x = mean + var.sqrt() * noise_like(x, generator) if s >= 0 else mean
+        done += 1
+        tick_progress(progress, done, total)
+        for _ in range(corrector_steps if s >= 0 else 0):
+            a = float(schedule.alpha_bar(torch.tensor(s)))
+            x0 = x0_at(denoiser, x, s)
+            score = -(x - a**0.5 * x0) / (1 - a)
+            z = noise_like(x, generator)
+            ratio = z.flatten(1).norm(dim=1) / score.flatten(1).norm(dim=1).clamp(min=1e-12)
+            e = (2 * (snr * ratio) ** 2).reshape(-1, *([1] * (x.ndim - 1)))
+            x = x + e * score + (2 * e).sqrt() * z
+            done += 1
+            tick_progress(progress, done, total)
+    return paste_known(x, known, x_known)

@@ -108,7 +108,7 @@ def _check_T(T: int) -> None:
         raise ValueError(f"the number of timesteps T must be an integer >= 2, got {T}")
 
 
-def _bcast(v: Tensor, like: Tensor) -> Tensor:
+def per_sample(v: Tensor, like: Tensor) -> Tensor:
     """A per-sample float64 vector (B,) as (B, 1, 1, 1) in ``like``'s dtype and device."""
     return v.to(device=like.device, dtype=like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
 
@@ -123,7 +123,7 @@ def q_sample(schedule: NoiseSchedule, x0: Tensor, t: Tensor, noise: Tensor) -> T
     noise : Tensor, same shape as ``x0``
     """
     a = schedule.alpha_bar(t)
-    return _bcast(a.sqrt(), x0) * x0 + _bcast((1 - a).sqrt(), x0) * noise
+    return per_sample(a.sqrt(), x0) * x0 + per_sample((1 - a).sqrt(), x0) * noise
 
 
 def q_jump(schedule: NoiseSchedule, x_s: Tensor, s: Tensor, t: Tensor, noise: Tensor) -> Tensor:
@@ -134,7 +134,7 @@ def q_jump(schedule: NoiseSchedule, x_s: Tensor, s: Tensor, t: Tensor, noise: Te
     the resampling jump of RePaint (Lugmayr et al. 2022, Alg. 1 line 13).
     """
     alpha = schedule.alpha_bar(t) / schedule.alpha_bar(s)
-    return _bcast(alpha.sqrt(), x_s) * x_s + _bcast((1 - alpha).sqrt(), x_s) * noise
+    return per_sample(alpha.sqrt(), x_s) * x_s + per_sample((1 - alpha).sqrt(), x_s) * noise
 
 
 def posterior(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: Tensor, s: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -159,13 +159,13 @@ def posterior(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: Tensor, s: Te
     c0 = a_s.sqrt() * beta / (1 - a_t)
     ct = alpha.sqrt() * (1 - a_s) / (1 - a_t)
     var = beta * (1 - a_s) / (1 - a_t)
-    mean = _bcast(c0, x_t) * x0 + _bcast(ct, x_t) * x_t
-    return mean, _bcast(var, x_t)
+    mean = per_sample(c0, x_t) * x0 + per_sample(ct, x_t) * x_t
+    return mean, per_sample(var, x_t)
 
 
 def to_eps(x0: Tensor, x_t: Tensor, abar: Tensor) -> Tensor:
     """The noise implied by an x0 estimate: eps = (x_t - sqrt(a) x0) / sqrt(1 - a)."""
-    a = _bcast(abar, x_t)
+    a = per_sample(abar, x_t)
     return (x_t - a.sqrt() * x0) / (1 - a).sqrt()
 
 
@@ -173,16 +173,17 @@ def ddim_step(schedule: NoiseSchedule, x0: Tensor, x_t: Tensor, t: int, s: int, 
               noise: Tensor | None = None) -> Tensor:
     """One DDIM step t -> s given the x0 estimate (Song et al. 2021, eq. 12).
 
-        x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s - sigma^2) eps + sigma z,
-        sigma = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
+        x_s = sqrt(abar_s) x0 + sqrt(1 - abar_s - std^2) eps + std z,
+        std = eta sqrt((1 - abar_s) / (1 - abar_t)) sqrt(1 - abar_t / abar_s),
 
+    (the paper's sigma_t; "sigma" here is Karras's ratio, see :mod:`inpaint.sampling`),
     with eps the noise the x0 estimate implies (:func:`to_eps`) and z = ``noise``
     (needed when ``eta > 0``).  ``s = -1`` returns x0.  ``eta = 1`` is the ancestral step of :func:`posterior`; ``eta = 0`` is deterministic.
     """
     if s < 0:
         return x0
     a_t, a_s = schedule.alpha_bar(torch.tensor(t)), schedule.alpha_bar(torch.tensor(s))
-    sigma = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).sqrt()
+    std = eta * ((1 - a_s) / (1 - a_t) * (1 - a_t / a_s)).sqrt()
     eps = to_eps(x0, x_t, a_t.expand(x_t.shape[0]))
-    x_s = a_s.sqrt().item() * x0 + (1 - a_s - sigma**2).clamp(min=0).sqrt().item() * eps
-    return x_s + sigma.item() * noise if eta > 0 else x_s
+    x_s = a_s.sqrt().item() * x0 + (1 - a_s - std**2).clamp(min=0).sqrt().item() * eps
+    return x_s + std.item() * noise if eta > 0 else x_s

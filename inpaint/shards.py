@@ -34,6 +34,8 @@ from typing import TypeVar
 
 import torch
 
+from .atomic import write_atomic
+
 __all__ = ["unit_seed", "Shard", "config_hash", "write_part", "read_parts", "PART_FORMAT"]
 
 PART_FORMAT = 1
@@ -105,12 +107,6 @@ def config_hash(config: Mapping) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)  # a reader sees the old file or the new one, never half of one
-
-
 def write_part(folder: str | os.PathLike, shard: Shard, config: Mapping, units: Sequence[str], record: dict,
                tensors: dict[str, torch.Tensor] | None = None) -> Path:
     """Write ``folder/shard-i-of-n.json`` (and ``.pt`` for ``tensors``): one shard's share of a sweep.
@@ -141,8 +137,8 @@ def write_part(folder: str | os.PathLike, shard: Shard, config: Mapping, units: 
     part = {"format": PART_FORMAT, "shard": str(shard), "config_hash": config_hash(config), "config": dict(config),
             "units": list(units), **record}
     if tensors is not None:
-        _atomic_write(path.with_suffix(".pt"), lambda p: torch.save(tensors, p))
-    _atomic_write(path, lambda p: p.write_text(json.dumps(part, indent=1, default=str) + "\n"))
+        write_atomic(path.with_suffix(".pt"), lambda f: torch.save(tensors, f))
+    write_atomic(path, lambda f: f.write((json.dumps(part, indent=1, default=str) + "\n").encode()))
     return path
 
 

@@ -27,6 +27,8 @@ __all__ = ["TEXTURES", "MODEL_METHODS", "PRIOR", "shipped_root", "mask_set", "ma
            "checkpoints_folder", "model_names", "resolve_mask_set", "resolve_texture", "resolve_checkpoint"]
 
 TEXTURES = ("brick", "canvas", "cork", "grass", "gravel")
+DEMO_TEXTURE = "cork"
+"""The texture ``inpaint demo`` and a ``compare`` without textures use."""
 MODEL_METHODS = ("diffusion", "regression", "repaint")
 """Methods of the shipped models; the first is what a bare texture name means."""
 PRIOR = "prior"

@@ -1,4 +1,13 @@
-"""The training loop: crops of one image (or of a corpus, for a prior), random holes, Adam, EMA, checkpoints, resume."""
+"""The training loop: crops of one image (or of a corpus, for a prior), random holes, Adam, EMA, checkpoints, resume.
+
+A run is three steps, each readable alone: :func:`resolve_config` makes the
+requested configuration concrete (its 'auto' fields, the weights it starts
+from, the checks of a resume or a budget); :class:`TrainState` holds what a
+step changes (weights, EMA, optimizer, generator, losses) and is built from a
+checkpoint and saved as one; a crop source (:func:`crop_source`) gives
+``(crops, valid)`` for one image or a corpus alike.  :func:`train` runs the
+loop over them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import copy
 import hashlib
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from pathlib import Path
 
 import torch
@@ -25,6 +34,11 @@ from .unet import UNet
 
 StepCallback = Callable[[int, float], None]
 """Called after every step with (step, loss)."""
+
+RESUMABLE = ("steps",)
+"""The fields of :class:`TrainConfig` a resumed run may change; every other one must equal the checkpoint's
+(``init`` is the checkpoint's own: a resume continues its weights)."""
+
 
 def texture_meta(image: Tensor, name: str) -> dict:
     """Identity of a training image: name, size and the sha256 of its float pixels."""
@@ -62,6 +76,72 @@ def check_init(config: TrainConfig, init: Checkpoint) -> None:
         if getattr(mine, name) != getattr(theirs, name):
             raise ValueError(f"cannot start from {init.texture.get('name', 'that checkpoint')}: its diffusion has "
                              f"{name} {getattr(theirs, name)!r}, this run {getattr(mine, name)!r}")
+
+
+def config_differences(a, b, prefix: str = "") -> list[tuple[str, object, object]]:
+    """``(field, a's value, b's value)`` for every field where two configs differ, nested ones as
+    'diffusion.timesteps'."""
+    out = []
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if is_dataclass(x) and type(x) is type(y):
+            out += config_differences(x, y, f"{prefix}{f.name}.")
+        elif x != y:
+            out.append((prefix + f.name, x, y))
+    return out
+
+
+def check_resume(config: TrainConfig, start: Checkpoint, texture: dict) -> None:
+    """Raise ``ValueError``, in one line naming the field and both values, unless ``start`` can continue
+    as the run ``config`` (resolved) asks for on the image of ``texture``: equal in every field but
+    :data:`RESUMABLE`, and trained on the same pixels."""
+    for name, mine, theirs in config_differences(config, start.config):
+        if name not in RESUMABLE and name != "init":
+            raise ValueError(f"cannot resume: the checkpoint was trained with {name}={theirs!r}, this run asks "
+                             f"for {name}={mine!r} (a resume may change only {', '.join(RESUMABLE)})")
+    theirs = start.texture.get("sha256")
+    if theirs and theirs != texture["sha256"]:
+        raise ValueError(f"cannot resume: the checkpoint was trained on {start.texture.get('name')} "
+                         f"(sha256 {theirs[:12]}), this run gives other pixels (sha256 {texture['sha256'][:12]})")
+
+
+def init_name(init: Checkpoint) -> str:
+    """What ``config.init`` records of a fine-tuning start: the name of its image and its weights' digest."""
+    return f"{init.texture.get('name', 'checkpoint')}@{weights_digest(init_weights(init))[:12]}"
+
+
+def init_weights(init: Checkpoint) -> dict:
+    """The weights a fine-tune starts from: the EMA ones, or the raw ones of a checkpoint without them."""
+    return init.ema if init.ema is not None else init.model
+
+
+def resolve_config(config: TrainConfig, image: Tensor | Sequence[Tensor], texture: dict, *,
+                   seen: Tensor | None = None, device: str | torch.device = "cpu", start: Checkpoint | None = None,
+                   init: Checkpoint | None = None, minutes: float | None = None) -> TrainConfig:
+    """The concrete configuration of a run; raises ``ValueError`` for one that cannot run.
+
+    'auto' augmentation becomes all eight symmetries for a corpus (a list of
+    images, which has no one orientation) and the choice of
+    :func:`~inpaint.orientation.choose_augmentation` on the pixels ``seen`` of
+    one image; 'auto' precision becomes what ``device`` has
+    (:func:`~inpaint.precision.choose_precision`).  A resume (``start``) keeps
+    the checkpoint's ``init`` and must ask for its config (:func:`check_resume`);
+    a fine-tune records ``init``'s name (:func:`init_name`).
+    """
+    if config.augment == "auto":
+        corpus = not isinstance(image, Tensor)
+        config = replace(config, augment="dihedral" if corpus else choose_augmentation(image, "auto", where=seen))
+    if config.precision == "auto":
+        config = replace(config, precision=choose_precision("auto", device))
+    if minutes is not None:
+        check_budget(config, minutes, start)
+    if start is not None:
+        config = replace(config, init=start.config.init)
+        check_resume(config, start, texture)
+    elif init is not None:
+        check_init(config, init)
+        config = replace(config, init=init_name(init))
+    return config
 
 
 @torch.no_grad()
@@ -112,6 +192,85 @@ def init_checkpoint(config: TrainConfig, texture: dict, weights: dict | None = N
     )
 
 
+@dataclass
+class TrainState:
+    """What a training step changes: the weights, their EMA, Adam, the generator and the losses."""
+
+    step: int
+    model: UNet
+    ema: UNet
+    optimizer: torch.optim.Adam
+    generator: torch.Generator
+    losses: list[float]
+    texture: dict
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint, config: TrainConfig, device: str | torch.device) -> "TrainState":
+        """The state of ``ckpt`` on ``device``; the optimizer takes ``config.lr`` (a checkpoint without Adam's
+        moments, as shipped ones are, restarts them)."""
+        generator = torch.Generator()
+        generator.set_state(ckpt.generator)
+        model = UNet(config.model).to(device)
+        model.load_state_dict(ckpt.model)
+        ema = UNet(config.model).to(device)
+        ema.load_state_dict(ckpt.ema if ckpt.ema is not None else ckpt.model)
+        opt = torch.optim.Adam(model.parameters(), lr=config.lr)
+        if ckpt.optimizer is not None:
+            opt.load_state_dict(ckpt.optimizer)
+            for group in opt.param_groups:
+                group["lr"] = config.lr
+        return cls(ckpt.step, model, ema, opt, generator, ckpt.losses.tolist(), ckpt.texture)
+
+    def checkpoint(self, config: TrainConfig, timing: dict) -> Checkpoint:
+        """A copy of this state as a checkpoint of ``config``."""
+        return Checkpoint(
+            config=config,
+            step=self.step,
+            model=copy.deepcopy(self.model.state_dict()),
+            ema=copy.deepcopy(self.ema.state_dict()),
+            optimizer=copy.deepcopy(self.optimizer.state_dict()),
+            generator=self.generator.get_state(),
+            losses=torch.tensor(self.losses, dtype=torch.float32),
+            texture=self.texture,
+            timing=dict(timing),
+        )
+
+
+CropSource = Callable[[int, torch.Generator], tuple[Tensor, Tensor | None]]
+"""``(n, generator) -> (crops, valid)``: n training crops (n, C, crop, crop) and, where the image has
+damaged pixels, which of theirs are valid (n, 1, crop, crop) bool, else None."""
+
+
+def crop_source(image: Tensor | Sequence[Tensor], config: TrainConfig, *, exclude: Tensor | None = None,
+                valid: Tensor | None = None) -> CropSource:
+    """The training crops of one image (never touching ``exclude``) or of a corpus (whole images)."""
+    if not isinstance(image, Tensor):
+        return CorpusSampler(list(image), config.crop, augment=config.augment).pairs
+    return PatchSampler(image, config.crop, exclude=exclude, valid=valid, augment=config.augment).pairs
+
+
+def train_step(state: TrainState, config: TrainConfig, crops: CropSource, schedule, device) -> float:
+    """One optimizer step of ``config`` on a fresh batch: crops, holes, loss, Adam at the step's learning
+    rate, EMA.  Returns the loss."""
+    x, valid = crops(config.batch, state.generator)
+    x = x.to(device)
+    if valid is not None:  # damaged pixels carry no signal, not even through x_t
+        valid = valid.to(device)
+        x = x * valid
+    known = training_masks(config.batch, config.crop, config.crop, generator=state.generator,
+                           families=config.train_masks).to(device)
+    with autocast(config.precision, device):
+        loss = batch_loss(state.model, config, x, known, schedule, state.generator, valid)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    for group in state.optimizer.param_groups:
+        group["lr"] = config.lr * lr_factor(state.step, config.steps, config.lr_warmup, config.lr_decay)
+    state.optimizer.step()
+    update_ema(state.ema, state.model, ema_decay(config.ema, state.step) if config.ema > 0 else 0.0)
+    state.step += 1
+    return loss.item()
+
+
 def train(
     image: Tensor | Sequence[Tensor],
     config: TrainConfig,
@@ -140,7 +299,11 @@ def train(
         symmetries, since a corpus has no one orientation.
     config : TrainConfig
     start : Checkpoint, optional
-        Resume from this state (its config must equal ``config``, ``steps`` aside).
+        Resume from this state.  Its config must equal ``config`` once resolved
+        (:func:`resolve_config`), except the fields of :data:`RESUMABLE`, and it
+        must have been trained on the same pixels; otherwise ``ValueError``
+        names the first field that differs and both values.  ``start`` itself
+        is not changed.
     init : Checkpoint, optional
         Fine-tune: start from its EMA weights (raw ones if it has none) instead of
         fresh ones, with a fresh optimizer; it must be the same network and
@@ -174,111 +337,56 @@ def train(
 
     Returns
     -------
-    Checkpoint after ``config.steps`` steps (or ``until``); its ``timing`` holds the wall time
-    (and the budget, when one was given).
+    Checkpoint after ``config.steps`` steps (or ``until``); its config is the
+    resolved one, and its ``timing`` holds the wall time (and the budget, when
+    one was given).
     """
-    corpus = not isinstance(image, Tensor)
-    images = list(image) if corpus else [image]
+    t_start = time.perf_counter()
+    clock = BudgetClock(minutes) if minutes is not None else None  # setup counts against the budget
+    texture, exclude = _check_images(image, config, name, exclude, valid)
+    seen = None if exclude is None else ~exclude & (True if valid is None else valid.reshape(exclude.shape).bool())
+    config = resolve_config(config, image, texture, seen=seen, device=device, start=start, init=init,
+                            minutes=minutes)
+    if start is None:
+        start = init_checkpoint(config, texture, None if init is None else init_weights(init))
+    state = TrainState.from_checkpoint(start, config, device)
+    crops = crop_source(image, config, exclude=exclude, valid=valid)
+    schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
+    timing = clock.record if clock is not None else {}
+
+    def snapshot() -> Checkpoint:
+        timing["seconds"] = time.perf_counter() - t_start
+        return state.checkpoint(config, timing)
+
+    state.model.train()
+    try:
+        while state.step < min(config.steps, until or config.steps) or (clock is not None and clock.calibrating):
+            loss = train_step(state, config, crops, schedule, device)
+            state.losses.append(loss)
+            if on_step is not None:
+                on_step(state.step, loss)
+            if clock is not None and clock.tick(state.step):
+                config = replace(config, steps=clock.steps)  # the schedule follows the new count
+            if out is not None and (state.step % save_every == 0 or state.step in (config.steps, until)):
+                save_checkpoint(snapshot(), out)
+    except KeyboardInterrupt:
+        if out is not None:
+            save_checkpoint(snapshot(), out)
+        raise
+    return snapshot()
+
+
+def _check_images(image: Tensor | Sequence[Tensor], config: TrainConfig, name: str, exclude: Tensor | None,
+                  valid: Tensor | None) -> tuple[dict, Tensor | None]:
+    """The identity of the training image or corpus, and for one image the pixels no crop may touch
+    (``exclude``, default the held-out strip); raises ``ValueError`` for images that cannot train."""
+    images = [image] if isinstance(image, Tensor) else list(image)
     for x in images:
         if x.shape[1] != config.model.image_channels:
             raise ValueError(f"the image has {x.shape[1]} channels, the config {config.model.image_channels}")
-    if corpus and (exclude is not None or valid is not None):
-        raise ValueError("a corpus trains on whole images: no exclude or valid map")
-    t_start = time.perf_counter()
-    clock = BudgetClock(minutes) if minutes is not None else None  # setup counts against the budget
-    if not corpus:
-        H, W = image.shape[-2:]
-        exclude_region = held_out_box(H, W, config.held_out).mask(H, W) if exclude is None else exclude
-    if config.augment == "auto" and corpus:
-        config = replace(config, augment="dihedral")
-    elif config.augment == "auto":  # measured on the pixels training may read, never the held-out ones
-        seen = ~exclude_region
-        if valid is not None:
-            seen &= valid.reshape(H, W).bool()
-        config = replace(config, augment=choose_augmentation(image, "auto", where=seen))
-    if config.precision == "auto":
-        config = replace(config, precision=choose_precision("auto", device))
-    if minutes is not None:
-        check_budget(config, minutes, start)
-    if start is not None:
-        config = replace(config, init=start.config.init)
-    elif init is not None:
-        check_init(config, init)
-        weights = init.ema if init.ema is not None else init.model
-        config = replace(config, init=f"{init.texture.get('name', 'checkpoint')}@{weights_digest(weights)[:12]}")
-    meta = corpus_meta(images, name) if corpus else texture_meta(image, name)
-    ckpt = start if start is not None else init_checkpoint(config, meta, None if init is None else weights)
-    if ckpt.config.model != config.model:
-        raise ValueError("cannot resume: the checkpoint's network differs from the requested one")
-    ckpt.config = config
-
-    generator = torch.Generator()
-    generator.set_state(ckpt.generator)
-    model = UNet(config.model).to(device)
-    model.load_state_dict(ckpt.model)
-    ema = UNet(config.model).to(device)
-    ema.load_state_dict(ckpt.ema if ckpt.ema is not None else ckpt.model)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    if ckpt.optimizer is not None:  # shipped checkpoints leave the Adam moments out; they restart
-        opt.load_state_dict(ckpt.optimizer)
-        for group in opt.param_groups:
-            group["lr"] = config.lr
-
-    C = config.model.image_channels
-    if corpus:
-        sampler = CorpusSampler(images, config.crop, augment=config.augment)
-    else:
-        if valid is not None:  # crop the validity map with the pixels, through the same flips
-            image = torch.cat([image, valid.to(image.dtype).expand(1, 1, H, W)], dim=1)
-        sampler = PatchSampler(image, config.crop, exclude=exclude_region, augment=config.augment)
-    schedule = config.diffusion.noise_schedule() if config.method != "regression" else None
-    losses = list(ckpt.losses.tolist())
-
-    timing = clock.record if clock is not None else {}
-
-    def snapshot(step: int) -> Checkpoint:
-        timing["seconds"] = time.perf_counter() - t_start
-        return Checkpoint(
-            config=config,
-            step=step,
-            model=copy.deepcopy(model.state_dict()),
-            ema=copy.deepcopy(ema.state_dict()),
-            optimizer=copy.deepcopy(opt.state_dict()),
-            generator=generator.get_state(),
-            losses=torch.tensor(losses, dtype=torch.float32),
-            texture=ckpt.texture,
-            timing=dict(timing),
-        )
-
-    model.train()
-    step = ckpt.step
-    try:
-        while step < min(config.steps, until or config.steps) or (clock is not None and clock.calibrating):
-            crops = sampler.sample(config.batch, generator).to(device)
-            x, crop_valid = crops[:, :C], None
-            if valid is not None:  # damaged pixels carry no signal, not even through x_t
-                crop_valid = crops[:, C:] > 0.5
-                x = x * crop_valid
-            known = training_masks(config.batch, config.crop, config.crop, generator=generator, families=config.train_masks)
-            with autocast(config.precision, device):
-                loss = batch_loss(model, config, x, known.to(device), schedule, generator, crop_valid)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            for group in opt.param_groups:
-                group["lr"] = config.lr * lr_factor(step, config.steps, config.lr_warmup, config.lr_decay)
-            opt.step()
-            update_ema(ema, model, ema_decay(config.ema, step) if config.ema > 0 else 0.0)
-            step += 1
-            losses.append(loss.item())
-            if on_step is not None:
-                on_step(step, losses[-1])
-            if clock is not None and clock.tick(step):
-                config = replace(config, steps=clock.steps)
-            if out is not None and (step % save_every == 0 or step in (config.steps, until)):
-                save_checkpoint(snapshot(step), out)
-    except KeyboardInterrupt:
-        if out is not None:
-            save_checkpoint(snapshot(step), out)
-        raise
-    return snapshot(step)
-
+    if not isinstance(image, Tensor):
+        if exclude is not None or valid is not None:
+            raise ValueError("a corpus trains on whole images: no exclude or valid map")
+        return corpus_meta(images, name), None
+    H, W = image.shape[-2:]
+    return texture_meta(image, name), held_out_box(H, W, config.held_out).mask(H, W) if exclude is None else exclude

@@ -74,6 +74,20 @@ def test_resume_continues_to_more_steps(texture, trained, tmp_path):
     assert "step: 5" in run("info", out / "regression.pt").output
 
 
+@pytest.mark.parametrize("option, value, field", [("--timesteps", "30", "diffusion.timesteps=20"),
+                                                   ("--lr", "0.01", "lr=0.001"), ("--crop", "24", "crop=16")])
+def test_resume_refuses_other_settings_in_one_line(texture, trained, tmp_path, option, value, field):
+    import shutil
+
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    args = dict(zip(FAST[::2], FAST[1::2])) | {"--steps": "5", option: value}
+    result = run("train-texture", texture, "--out", out, "--method", "diffusion", "--resume",
+                 *[x for kv in args.items() for x in kv])
+    assert_clean_error(result, field)
+    assert "step: 3" in run("info", out / "diffusion.pt").output  # nothing written
+
+
 def test_existing_checkpoint_is_not_overwritten_without_resume(texture, trained):
     assert_clean_error(run("train-texture", texture, "--out", trained, *FAST), "--resume")
 

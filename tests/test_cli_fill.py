@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import inpaint.checkpoint
-import inpaint.restore
+import inpaint.windows
 from inpaint.cli import cli
 from inpaint.io import read_image
 
@@ -95,8 +95,8 @@ def test_fill_runs_on_windows_around_the_holes(model, tmp_path, monkeypatch):
     hole[20:30, 20:30] = hole[150:160, 280:300] = 255
     Image.fromarray(hole).save(tmp_path / "m.png")
     shapes = []
-    real = inpaint.restore.fill
-    monkeypatch.setattr(inpaint.restore, "fill",
+    real = inpaint.windows.fill
+    monkeypatch.setattr(inpaint.windows, "fill",
                         lambda m, c, x, k, **kw: shapes.append(x.shape) or real(m, c, x, k, **kw))
     result = run("fill", tmp_path / "big.png", "--mask", tmp_path / "m.png", "--checkpoint", model,
                  "--out", tmp_path / "o.png", "--steps", "2")
@@ -193,7 +193,7 @@ def test_progress_bars_follow_tqdm_disable_and_quiet(monkeypatch):
 
 
 def test_fill_offers_every_sampler_of_the_library():
-    from inpaint.cli.fill import SAMPLER_NAMES
+    from inpaint.cli.sampler_options import SAMPLER_NAMES
     from inpaint.sampling import SAMPLERS
 
     assert SAMPLER_NAMES == SAMPLERS

@@ -330,7 +330,7 @@ def test_langevin_corrector_restores_the_variance_that_strided_ancestral_steps_l
     """Predictor-corrector on Gaussian data: the posterior variance alone loses 40 % of S^2 on
     10 strided steps; one Langevin step per level (exact score, snr 0.16) brings back about a
     third of that (measured: variance 0.59 -> 0.72 S^2; 0.94 with snr 0.3)."""
-    from inpaint.dpm_solver import sample_pc
+    from inpaint.sampling import sample_pc
 
     sch = NoiseSchedule.cosine(400)
     ts = strided_timesteps(400, 10, start=start_timestep(sch, 10.0))
@@ -342,7 +342,7 @@ def test_langevin_corrector_restores_the_variance_that_strided_ancestral_steps_l
 
 
 def test_pc_keeps_known_pixels_and_reports_every_call():
-    from inpaint.dpm_solver import sample_pc
+    from inpaint.sampling import sample_pc
 
     sch = NoiseSchedule.cosine(30)
     x_T, x_known, known = _image_batch(seed=45)

@@ -143,10 +143,16 @@ def test_guide_errors_say_what_to_give():
 
 
 def test_cli_start_names_match_the_library_and_strength_needs_a_start(tmp_path):
-    from inpaint.cli.fill import DEFAULT_START, DEFAULT_STRENGTH, START_NAMES
+    from inpaint.cli.sampler_options import DEFAULT_START, DEFAULT_STEPS, DEFAULT_STRENGTH, REPAINT_STEPS, START_NAMES
+    from inpaint.fill import REPAINT_SAMPLER
 
-    assert START_NAMES == GUIDES and (DEFAULT_START, DEFAULT_STRENGTH) == (DEFAULT_SAMPLER.start,
-                                                                         DEFAULT_SAMPLER.strength)
+    assert START_NAMES == GUIDES and (DEFAULT_START, DEFAULT_STRENGTH, DEFAULT_STEPS) == (
+        DEFAULT_SAMPLER.start, DEFAULT_SAMPLER.strength, DEFAULT_SAMPLER.steps)
+    assert REPAINT_STEPS == REPAINT_SAMPLER.steps
+    from inpaint.cli.sampler_options import DEFAULT_MARGIN
+    from inpaint.windows import MARGIN
+
+    assert DEFAULT_MARGIN == MARGIN
     result = CliRunner().invoke(cli, ["fill", "x.png", "--checkpoint", "cork", "--out", str(tmp_path / "o.png"),
                                       "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output

@@ -9,9 +9,8 @@ from PIL import Image
 from inpaint.checkpoint import load_checkpoint
 from inpaint.cli.restore import restore as restore_command
 from inpaint.fill import SamplerConfig
-from inpaint.restore import (
-    check_restore, fill_windows, plan_windows, restore, restore_config, train_restorer, window_batches,
-)
+from inpaint.restore import check_restore, restore, restore_config, train_restorer
+from inpaint.windows import fill_windows, plan_windows, window_batches
 from inpaint.unet import UNet
 
 H, W = 48, 64

@@ -12,7 +12,10 @@ import torch
 from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
 from inpaint.fill import SamplerConfig, fill
-from inpaint.sampling import repaint_schedule, sample_ddim, sample_ddpm, sample_repaint, strided_timesteps
+from inpaint.dpm_solver import sample_dpmpp_2m
+from inpaint.sampling import (
+    repaint_schedule, sample_ddim, sample_ddpm, sample_pc, sample_repaint, sampling_plan, strided_timesteps,
+)
 from inpaint.schedule import NoiseSchedule
 from inpaint.unet import ModelConfig, UNet
 
@@ -439,16 +442,38 @@ def test_repaint_one_point_dataset_walks_the_forward_marginals(steps, jump_lengt
 
 
 def _run(kind, den, x_T, sch, ts, known, x_known, generator, progress=None):
+    common = dict(timesteps=ts, known=known, x_known=x_known, generator=generator, progress=progress)
     if kind == "ddpm":
-        return sample_ddpm(den, x_T, sch, timesteps=ts, known=known, x_known=x_known, generator=generator, progress=progress)
+        return sample_ddpm(den, x_T, sch, **common)
     if kind.startswith("ddim"):
-        eta = float(kind[4:])
-        return sample_ddim(den, x_T, sch, timesteps=ts, eta=eta, known=known, x_known=x_known, generator=generator, progress=progress)
-    return sample_repaint(den, x_T, sch, timesteps=ts, known=known, x_known=x_known, jump_length=2,
-                          jump_n_sample=3, generator=generator, progress=progress)
+        return sample_ddim(den, x_T, sch, eta=float(kind[4:]), **common)
+    if kind.startswith("dpmpp"):
+        return sample_dpmpp_2m(den, x_T, sch, eta=1.0 if kind == "dpmpp-2m-sde" else 0.0, **common)
+    if kind == "pc":
+        return sample_pc(den, x_T, sch, corrector_steps=2, **common)
+    return sample_repaint(den, x_T, sch, jump_length=2, jump_n_sample=3, **common)
 
 
-KINDS = ["ddpm", "ddim0", "ddim1", "repaint"]
+KINDS = ["ddpm", "ddim0", "ddim1", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint"]
+"""Every sampler of :data:`inpaint.sampling.SAMPLERS` (DDIM twice: deterministic and ancestral)."""
+PLAN_OPTIONS = {"pc": dict(corrector_steps=2), "repaint": dict(jump_length=2, jump_n_sample=3)}
+
+
+def test_the_contracts_cover_every_sampler():
+    from inpaint.sampling import SAMPLERS
+
+    assert {k.rstrip("01") for k in KINDS} == set(SAMPLERS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_exact_denoiser_of_one_point_gives_that_point(kind):
+    """Data set {p}: the exact denoiser answers p at every step, and every sampler must end on p, in the
+    hole as at the known pixels, whatever its noise."""
+    sch = NoiseSchedule.cosine(40)
+    x_T, _, known = _image_batch(seed=20)
+    p = torch.linspace(-0.9, 0.9, x_T[0].numel(), dtype=F64).reshape(x_T[0].shape).expand_as(x_T)
+    out = _run(kind, lambda x, t: p, x_T, sch, strided_timesteps(40, 7), known, p, _gen(21))
+    torch.testing.assert_close(out, p, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
@@ -466,14 +491,15 @@ def test_samplers_keep_known_pixels_exactly(kind, dtype):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_samplers_report_progress(kind):
+def test_samplers_report_progress_and_call_the_network_as_their_plan_says(kind):
     sch = NoiseSchedule.linear(30)
     ts = strided_timesteps(30, 8)
     x_T, x_known, known = _image_batch(seed=12)
-    calls = []
-    _run(kind, gaussian_denoiser(sch, 0.3, 0.6), x_T, sch, ts, known, x_known, _gen(13), lambda d, n: calls.append((d, n)))
-    total = len(repaint_schedule(8, 2, 3)) - 1 if kind == "repaint" else len(ts)
-    assert calls == [(i, total) for i in range(1, total + 1)]
+    ticks, den = [], Recorder(gaussian_denoiser(sch, 0.3, 0.6))
+    _run(kind, den, x_T, sch, ts, known, x_known, _gen(13), lambda d, n: ticks.append((d, n)))
+    plan = sampling_plan(kind.rstrip("01"), ts, **PLAN_OPTIONS.get(kind, {}))
+    assert ticks == [(i, plan.ticks) for i in range(1, plan.ticks + 1)]
+    assert len(den.calls) == plan.calls
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -117,3 +117,20 @@ def test_no_parts_or_a_stray_file(tmp_path):
     (tmp_path / "notes.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="notes.json is not a part"):
         read_parts(tmp_path)
+
+
+def test_the_one_atomic_writer_leaves_nothing_behind_when_a_write_fails(tmp_path):
+    from inpaint.atomic import write_atomic
+
+    target = tmp_path / "part.json"
+    target.write_bytes(b"old")
+
+    def fail(f):
+        f.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_atomic(target, fail)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["part.json"]
+    write_atomic(tmp_path / "new" / "x.bin", lambda f: f.write(b"new"))
+    assert (tmp_path / "new" / "x.bin").read_bytes() == b"new"

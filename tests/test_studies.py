@@ -15,7 +15,7 @@ import study_budget  # noqa: E402
 from inpaint.checkpoint import load_checkpoint  # noqa: E402
 from inpaint.config import TrainConfig  # noqa: E402
 from inpaint.diffusion import DiffusionConfig  # noqa: E402
-from inpaint.sampling import repaint_calls, sample_repaint, strided_timesteps  # noqa: E402
+from inpaint.sampling import sample_repaint, sampling_plan, strided_timesteps  # noqa: E402
 from inpaint.schedule import NoiseSchedule  # noqa: E402
 from inpaint.unet import ModelConfig  # noqa: E402
 
@@ -35,7 +35,7 @@ def test_repaint_calls_counts_the_denoiser_calls_of_repaint(steps, jump_length, 
     sample_repaint(denoiser, x, NoiseSchedule.linear(T), known=known, x_known=x,
                    timesteps=strided_timesteps(T, steps), jump_length=jump_length, jump_n_sample=jump_n_sample,
                    generator=torch.Generator().manual_seed(0))
-    assert len(calls) == repaint_calls(steps, jump_length, jump_n_sample)
+    assert len(calls) == sampling_plan("repaint", range(steps - 1, -1, -1), jump_length=jump_length, jump_n_sample=jump_n_sample).calls
 
 
 def test_run_stages_end_at_the_config_steps_and_name_their_files(tmp_path):

@@ -52,6 +52,48 @@ def test_resume_continues_exactly(tmp_path):
     assert torch.equal(full.losses, resumed.losses)
 
 
+@pytest.fixture(scope="module")
+def three_steps():
+    return train(stripes(), small_config("diffusion", 3, lr_decay="cosine", precision="fp32"))
+
+
+@pytest.mark.parametrize("change, field, theirs, mine", [
+    (dict(ema=0.99), "ema", "0.999", "0.99"),
+    (dict(timesteps=80), "diffusion.timesteps", "50", "80"),
+    (dict(lr_decay="linear"), "lr_decay", "'cosine'", "'linear'"),
+    (dict(held_out=0.5), "held_out", "0.25", "0.5"),
+    (dict(precision="bf16"), "precision", "'fp32'", "'bf16'"),
+])
+def test_a_resume_refuses_another_config_naming_the_field_and_both_values(three_steps, change, field, theirs, mine):
+    before = three_steps.config
+    kw = dict(lr_decay="cosine", precision="fp32") | change
+    with pytest.raises(ValueError) as err:
+        train(stripes(), small_config("diffusion", 6, **kw), start=three_steps)
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"{field}={theirs}" in message and f"{field}={mine}" in message, message
+    assert three_steps.config == before and three_steps.step == 3  # the caller's checkpoint is untouched
+
+
+def test_a_resume_may_change_the_steps_only_and_refuses_other_pixels(three_steps):
+    resumed = train(stripes(), small_config("diffusion", 5, lr_decay="cosine", precision="fp32"), start=three_steps)
+    assert resumed.step == 5 and resumed.config.steps == 5
+    with pytest.raises(ValueError, match="other pixels"):
+        train(-stripes(), small_config("diffusion", 5, lr_decay="cosine", precision="fp32"), start=three_steps)
+
+
+def test_auto_precision_records_what_it_resolved_to_and_a_resume_checks_it(monkeypatch):
+    import inpaint.precision as precision
+
+    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: True)
+    ckpt = train(stripes(), small_config("regression", 2, precision="auto"))
+    assert ckpt.config.precision == "bf16"
+    train(stripes(), small_config("regression", 3, precision="auto"), start=ckpt)  # the same processor
+    monkeypatch.setattr(precision, "_cpu_has_bf16", lambda: False)  # another processor
+    with pytest.raises(ValueError, match="precision='bf16'.*precision='fp32'"):
+        train(stripes(), small_config("regression", 3, precision="auto"), start=ckpt)
+
+
 def test_checkpoint_round_trip_gives_identical_fills(tmp_path):
     image = stripes(C=3)
     ckpt = train(image, small_config("diffusion", 2, channels=3))

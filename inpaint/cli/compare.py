@@ -9,22 +9,20 @@ from pathlib import Path
 import click
 
 from ..compare import DEFAULT_CACHE, PARTS, CompareConfig, merge_compare, parse_methods, run_compare
+from ..compare_report import REPORT_FILES
 from ..config import TrainConfig
 from ..evaluate import METHODS, overall
 from ..fill import SamplerConfig
 from ..report import summary_markdown
 from ..shards import Shard
-from ..shipped import checkpoints_folder
+from ..shipped import DEMO_TEXTURE, checkpoints_folder
 from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, set_threads, threads_option
-from .demo import DEMO_TEXTURE
 from .progress import bars, go_quiet
 
-__all__ = ["compare", "merge", "REPORT_FILES", "CACHE_ENV"]
+__all__ = ["compare", "merge", "CACHE_ENV"]
 
 CACHE_ENV = "INPAINT_CACHE"
 """The environment variable that names the checkpoint cache when --cache is not given."""
-REPORT_FILES = ("results.csv", "summary.md", "grid.png", "plane.png", "run.json")
-"""What compare and demo write into --out."""
 
 
 def _methods(ctx, param, value: str) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """``inpaint fill``: fill the holes of one image, several, or a folder of them, with one model load.
 
-The fill runs on windows around the holes (:func:`inpaint.restore.fill_windows`,
+The fill runs on windows around the holes (:func:`inpaint.windows.fill_windows`,
 the planner of ``inpaint restore``), so memory follows the hole area and any
 image size works. The hole comes from ``--mask`` (one mask for every image) or,
 without it, from each image's alpha channel: transparent pixels are the hole.
@@ -15,33 +15,12 @@ from pathlib import Path
 import click
 
 from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, threads_option
+from .outputs import check_folder
+from .sampler_options import (
+    DEFAULT_MARGIN, SAMPLER_NAMES, START_HELP, START_NAMES, STEPS_HELP, STRENGTH_HELP, check_start,
+)
 
-__all__ = ["fill", "IMAGE_SUFFIXES", "START_NAMES", "check_start", "collect_images", "output_paths"]
-
-SAMPLER_NAMES = ("ddpm", "ddim", "dpmpp-2m", "dpmpp-2m-sde", "pc", "repaint")
-"""``inpaint.sampling.SAMPLERS``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
-
-START_NAMES = ("noise", "mean", "telea", "ns", "biharmonic", "patchmatch")
-"""``inpaint.guide.GUIDES``, restated so that ``--help`` needs no torch (a test keeps them equal)."""
-
-DEFAULT_START, DEFAULT_STRENGTH = "patchmatch", 0.4
-"""``inpaint.fill.DEFAULT_SAMPLER``'s start and strength, restated for ``--help`` (a test keeps them equal)."""
-
-START_HELP = ("What a diffusion fill starts from: pure noise, or a first fill noised to --strength (SDEdit): the "
-              "known pixels' mean colour, or a classical method's fill [default: "
-              f"{DEFAULT_START} with the default sampler, noise with a named --sampler].")
-STRENGTH_HELP = ("Share of the chain a guided fill runs: its first timestep is strength x (T - 1), at most the "
-                 "sampler's start; lower keeps more of the --start fill.  Below 1 needs a guided --start "
-                 f"[default: {DEFAULT_STRENGTH:g} for the default start, 1 for noise].")
-
-def check_start(start: str | None, strength: float | None, sampler: str | None = None) -> None:
-    """--strength below 1 keeps part of a first fill: refuse it with a noise start (a named --sampler starts
-    from noise unless --start says otherwise), before any work."""
-    noise = start == "noise" or (start is None and sampler is not None)
-    if strength is not None and strength < 1 and noise:
-        raise click.BadParameter("a strength below 1 starts from a first fill; give --start (e.g. patchmatch)",
-                                 param_hint="--strength")
-
+__all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
 """Files a folder argument contributes, by extension."""
@@ -116,8 +95,7 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None,
               help="Default: the library's fast default (fill.DEFAULT_SAMPLER) for diffusion, repaint for repaint "
                    "models.")
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Denoising steps [default: the default sampler's; all T for a named sampler; 250 for repaint].")
+@click.option("--steps", type=click.IntRange(min=1), default=None, help=STEPS_HELP)
 @click.option("--eta", type=click.FloatRange(min=0), default=None, help="DDIM stochasticity [default: SamplerConfig's].")
 @click.option("--jump-length", type=click.IntRange(min=1), default=None, help="RePaint's [default: SamplerConfig's].")
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=None,
@@ -131,7 +109,7 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the noise, the same for every image.")
 @click.option("--margin", type=click.IntRange(min=0), default=None,
-              help="Pixels of context around each hole [default: inpaint.restore.MARGIN].")
+              help=f"Pixels of context around each hole [default: {DEFAULT_MARGIN}].")
 @click.option("--device", default="cpu", show_default=True)
 @overwrite_option
 @quiet_option
@@ -156,7 +134,7 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
 
     for group in paths:
         for path in group:
-            _check_folder(path)
+            check_folder(path)
             save_format(path)  # a known extension
     for path in files:
         image_size(path)  # every input exists and is an image, before any work
@@ -164,13 +142,13 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     import torch
 
     from ..checkpoint import load_checkpoint
-    from ..fill import SamplerConfig
+    from ..fill import SamplerConfig, sampler_plan
     from ..io import join_alpha, read_image, read_mask, split_alpha, write_image
-    from ..restore import MARGIN, _sampler_moves, fill_windows
+    from ..windows import MARGIN, fill_windows
     from ..shipped import resolve_checkpoint
     from .common import resolve_device, set_threads
     from .progress import progress_disabled, step_bar
-    from .restore import check_writable
+    from .outputs import check_writable
 
     set_threads(threads)
     dev = resolve_device(device)
@@ -178,13 +156,11 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     if mask is not None:
         known_all = read_mask(mask, size=_check_sizes(files))
     ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
-    if sampler == "repaint" and steps is None:  # named, RePaint keeps its default length
-        steps = SamplerConfig.default_for("repaint").steps
     given = {"eta": eta, "jump_length": jump_length, "jump_n_sample": jump_n_sample}
-    sampler_config = SamplerConfig(sampler, steps, paste=not no_paste, guidance=guidance, start=start,
-                                   strength=strength, **{k: v for k, v in given.items() if v is not None})
+    sampler_config = SamplerConfig.chosen(sampler, steps, paste=not no_paste, guidance=guidance, start=start,
+                                          strength=strength, **{k: v for k, v in given.items() if v is not None})
     margin = MARGIN if margin is None else margin
-    _sampler_moves(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
+    sampler_plan(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
     model = ckpt.network(device=dev)
     say = (lambda text: None) if quiet else click.echo
     for path, group in zip(files, paths):
@@ -205,14 +181,3 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
             image = filled if known_all is not None else join_alpha(filled, x, known)
             write_image(image, target, info)
             say(f"wrote {target}")
-
-
-def _check_folder(path: Path) -> None:
-    """The output's folder must exist or be creatable, and the name must not be a folder."""
-    import os
-
-    if path.is_dir():
-        raise click.BadParameter(f"{path} is a folder; give an image file name", param_hint="--out")
-    parent = next(p for p in path.absolute().parents if p.exists())
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")

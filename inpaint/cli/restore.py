@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -13,14 +11,15 @@ import torch
 from ..checkpoint import load_checkpoint
 from ..config import TrainConfig
 from ..fill import SamplerConfig
-from ..io import ImageFormatError, ImageInfo, read_mask, read_stack, write_image, write_stack
+from ..io import read_mask, read_stack, write_stack
 from ..prior import init_for
-from ..restore import DEFAULT_SAMPLE_STEPS, DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
+from ..restore import DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from ..shipped import resolve_checkpoint
 from ..unet import LEARNED_METHODS
 from .common import (check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
                      resolve_device, set_threads, threads_option)
-from .fill import START_HELP, START_NAMES, STRENGTH_HELP, check_start
+from .outputs import check_writable
+from .sampler_options import START_HELP, START_NAMES, STEPS_HELP, STRENGTH_HELP, check_start
 from .progress import LazyBar, progress_disabled, step_bar
 
 
@@ -33,26 +32,6 @@ def output_paths(outs: tuple[str, ...], images: tuple[str, ...], samples: int) -
     if samples == 1:
         return [paths]
     return [[p.with_name(f"{p.stem}_{s}{p.suffix}") for p in paths] for s in range(samples)]
-
-
-def check_writable(paths: list[Path], infos: list[ImageInfo]) -> None:
-    """Fail before training if an output cannot be written: its folder, extension or the format's modes.
-
-    A 1x1 probe in the output's mode is written to a temporary folder, so that e.g.
-    an RGBA image to a .jpg is refused now rather than after training.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        for path, info in zip(paths, infos):
-            if path.is_dir():
-                raise click.BadParameter(f"{path} is a folder; give an image file name", param_hint="--out")
-            parent = next(p for p in path.absolute().parents if p.exists())
-            if not parent.is_dir() or not os.access(parent, os.W_OK):
-                raise click.BadParameter(f"cannot create {path}: {parent} is not a writable folder", param_hint="--out")
-            probe = Path(tmp) / f"probe{path.suffix}"
-            try:
-                write_image(torch.zeros(1, info.channels, 1, 1), probe, info)
-            except ImageFormatError as exc:
-                raise ImageFormatError(str(exc).replace(str(probe), str(path))) from None
 
 
 def check_checkpoint_path(path: str | None) -> None:
@@ -71,8 +50,7 @@ def check_checkpoint_path(path: str | None) -> None:
               help="Optimizer steps of training on the image itself.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Train for this many minutes of wall time instead of --train-steps.")
-@click.option("--sample-steps", type=click.IntRange(min=1), default=DEFAULT_SAMPLE_STEPS, show_default=True,
-              help="Denoising steps of the fill (diffusion, repaint).")
+@click.option("--sample-steps", type=click.IntRange(min=1), default=None, help=STEPS_HELP)
 @click.option("--start", type=click.Choice(START_NAMES), default=None, help=START_HELP)
 @click.option("--strength", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help=STRENGTH_HELP)
 @click.option("--samples", type=click.IntRange(min=1), default=1, show_default=True, help="Independent restorations.")

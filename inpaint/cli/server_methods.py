@@ -6,7 +6,7 @@ method         library call                                                     
 ``patchmatch`` :func:`inpaint.baselines.patchmatch`                             instant
 ``telea``      :func:`inpaint.baselines.telea`                                  instant
 ``ns``         :func:`inpaint.baselines.ns`                                     instant
-``model``      :func:`inpaint.restore.fill_windows` with a shipped checkpoint   seconds
+``model``      :func:`inpaint.windows.fill_windows` with a shipped checkpoint   seconds
 ``restore``    :func:`inpaint.restore.restore` (trains on the image itself)     minutes
 =============  ===============================================================  =======
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..fill import DEFAULT_SAMPLER, SamplerConfig
+from ..fill import DEFAULT_SAMPLER, SamplerConfig, sampler_plan
 from ..prior import PRIOR, load_init
 from ..train import check_init
 from .server_jobs import Report
@@ -136,10 +136,10 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
     if request.method in INSTANT and colour.shape[1] not in (1, 3):
         raise ValueError(f"{request.method} fills grey or RGB images; this one has {colour.shape[1]} colour channels")
     if request.method == "patchmatch":
-        from ..baselines import _patchmatch_module
+        from ..baselines import patchmatch_module
 
         try:
-            _patchmatch_module()
+            patchmatch_module()
         except RuntimeError as exc:  # the optional package is missing: a message for the page, not a bug
             raise ValueError(str(exc)) from None
     if request.method == "model":
@@ -148,9 +148,7 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
         if colour.shape[1] != want and not (colour.shape[1] == 1 and want == 3):
             raise ValueError(f"the model {request.model} fills {want}-channel images; this one has "
                              f"{colour.shape[1]} colour channels")
-        from ..restore import _sampler_moves
-
-        _sampler_moves(ckpt.config, SamplerConfig(steps=request.steps))
+        sampler_plan(ckpt.config, SamplerConfig(steps=request.steps))
     if request.method == "restore":
         from ..restore import check_restore
 
@@ -191,7 +189,7 @@ def run_request(request: FillRequest, image: Tensor, channels: int, known: Tenso
 
 
 def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
-    from ..restore import fill_windows
+    from ..windows import fill_windows
 
     ckpt, network = _shipped(request.model)
     grey = colour.shape[1] == 1 and ckpt.config.model.image_channels == 3
@@ -203,7 +201,7 @@ def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, genera
 
 
 def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
-    from ..restore import DEFAULT_SAMPLE_STEPS, restore
+    from ..restore import restore
 
     config = _restore_config(request, colour.shape[1])
     started = time.perf_counter()
@@ -217,7 +215,7 @@ def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, rep
             report("training (steps)", step, config.steps)
 
     report("training", 0, 1)
-    restored, _ = restore(colour, known, config, sampler=SamplerConfig(steps=request.steps or DEFAULT_SAMPLE_STEPS),
+    restored, _ = restore(colour, known, config, sampler=SamplerConfig(steps=request.steps),
                           generator=generator, on_step=on_step, minutes=request.minutes, init=load_init(request.init),
                           progress=lambda done, total: report("sampling", done, total), name="page")
     return restored[0]
