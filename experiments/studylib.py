@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from inpaint import report
 from inpaint.checkpoint import Checkpoint, load_checkpoint
-from inpaint.compare_report import package_versions
+from inpaint.compare.report import package_versions
 from inpaint.config import TrainConfig
 from inpaint.evaluate import EvalSet, learned_filler, load_eval_set, score_filler, summarize
 from inpaint.fill import SamplerConfig

@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 
 from inpaint.checkpoint import load_checkpoint
-from inpaint.compare_report import package_versions
+from inpaint.compare.report import package_versions
 from inpaint.config import TrainConfig
 from inpaint.diffusion import DiffusionConfig
 from inpaint.evaluate import COLUMNS, EvalSet, classical_filler, learned_filler, overall, score_filler, summarize

@@ -25,6 +25,7 @@ import os
 import struct
 import warnings
 import zlib
+from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -348,11 +349,16 @@ def save_format(path: Path) -> str:
 def save_atomic(write, path: Path, what: str) -> None:
     """:func:`inpaint.atomic.write_atomic` of ``write(file)`` to ``path``; a failure is an
     :class:`ImageFormatError` that says what could not be written, and leaves no partial output."""
+    _write_stream(lambda target: write_atomic(target, write), path, what)
+
+
+def _write_stream(write, target, what: str) -> None:
+    """``write(target)``, its failures an :class:`ImageFormatError` naming ``target`` and ``what``."""
     try:
-        write_atomic(path, write)
+        write(target)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        raise ImageFormatError(f"{path}: cannot write {what} ({reason})") from exc
+        raise ImageFormatError(f"{getattr(target, 'name', target)}: cannot write {what} ({reason})") from exc
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -374,8 +380,10 @@ def _png16_bytes(array: np.ndarray, icc: bytes | None) -> bytes:
     return data
 
 
-def encode(array: np.ndarray, path: PathLike, mode: str, bits: int, icc: bytes | None = None) -> None:
-    """Write samples ``array`` (H, W, C) to ``path`` atomically, in the format of its extension.
+def encode(array: np.ndarray, path: PathLike | BinaryIO, mode: str, bits: int, icc: bytes | None = None, *,
+           format: str | None = None) -> None:
+    """Write samples ``array`` (H, W, C) to ``path`` atomically, in the format of its extension, or to a
+    binary file object (``format``, default PNG), e.g. a ``BytesIO`` for an HTTP response.
 
     ``mode`` is the Pillow mode to write (``"1"``, ``"L"``, ``"LA"``, ``"RGB"``,
     ``"RGBA"``, ``"I;16"``); ``bits`` 8 or 16. TIFF goes through tifffile, 16-bit
@@ -383,9 +391,15 @@ def encode(array: np.ndarray, path: PathLike, mode: str, bits: int, icc: bytes |
     write), everything else through Pillow. ``icc`` is embedded where the format
     has room for it (PNG, TIFF, JPEG, WebP).
     """
-    path = Path(path)
-    fmt = save_format(path)
+    stream = hasattr(path, "write")
+    if not stream:
+        path = Path(path)
+    fmt = format or ("PNG" if stream else save_format(path))
     what = f"a {bits}-bit {mode} image as {fmt}"
+
+    def emit(write) -> None:  # to a file atomically, or straight into the stream
+        (_write_stream if stream else save_atomic)(write, path, what)
+
     if fmt == "TIFF" and mode != "1":
         import tifffile
 
@@ -393,7 +407,7 @@ def encode(array: np.ndarray, path: PathLike, mode: str, bits: int, icc: bytes |
         options = dict(photometric="minisblack" if grey else "rgb", compression="zlib", iccprofile=icc,
                        extrasamples=["unassalpha"] if array.shape[2] in (2, 4) else None)
         data = array[..., 0] if array.shape[2] == 1 else array
-        save_atomic(lambda f: tifffile.imwrite(f, data, **options), path, what)
+        emit(lambda f: tifffile.imwrite(f, data, **options))
         return
     if bits == 16 and mode != "I;16":
         if fmt != "PNG":
@@ -401,10 +415,10 @@ def encode(array: np.ndarray, path: PathLike, mode: str, bits: int, icc: bytes |
         if mode == "LA":
             array = array[..., [0, 0, 0, 1]]
         png = _png16_bytes(array, icc)
-        save_atomic(lambda f: f.write(png), path, what)
+        emit(lambda f: f.write(png))
         return
     im = Image.fromarray(array[..., 0] if array.shape[2] == 1 else array)
     if mode == "1":
         im = im.convert("1", dither=Image.Dither.NONE)  # threshold at 128
     options = {"icc_profile": icc} if icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF") else {}
-    save_atomic(lambda f: im.save(f, format=fmt, **options), path, what)
+    emit(lambda f: im.save(f, format=fmt, **options))

@@ -16,6 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -206,10 +207,11 @@ def read_image(path: PathLike) -> tuple[torch.Tensor, ImageInfo]:
     return _to_tensor(decoded.array, decoded.bits), info
 
 
-def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = None) -> None:
-    """Write an image tensor to ``path`` atomically, creating parent folders.
+def write_image(tensor: torch.Tensor, path: PathLike | BinaryIO, info: ImageInfo | None = None, *,
+                format: str | None = None) -> None:
+    """Write an image tensor to ``path`` atomically, creating parent folders, or to a binary file object.
 
-    The format follows the file extension. With ``info`` the image is written in the
+    The format follows the file extension (a file object: ``format``, default PNG). With ``info`` the image is written in the
     mode and bit depth it was read with, except that a palette (``"P"``) image is
     written as RGB or RGBA: a fill creates colours the palette does not have, and
     snapping them back to it would add error in the hole. Other converted modes
@@ -235,18 +237,19 @@ def write_image(tensor: torch.Tensor, path: PathLike, info: ImageInfo | None = N
     ImageFormatError
         Unknown extension or a format that cannot hold the mode (e.g. RGBA or 16 bits as JPEG).
     """
-    path, chw = Path(path), _as_chw(tensor)
+    path = path if hasattr(path, "write") else Path(path)
+    chw = _as_chw(tensor)
     c = chw.shape[0]
     if info is None:
         if c not in _DEFAULT_MODE:
             raise ValueError(f"cannot write a {c}-channel image to {path}; expected 1, 2, 3 or 4 channels")
-        encode(_to_array(chw, 8), path, _DEFAULT_MODE[c], 8)
+        encode(_to_array(chw, 8), path, _DEFAULT_MODE[c], 8, format=format)
         return
     if c != info.channels:
         raise ValueError(f"tensor has {c} channels but {path} is to be written as mode "
                          f"{info.mode!r}, which reads as {info.channels}")
     mode = "1" if info.mode == "1" else _tensor_mode(info.mode, info.transparency)
-    encode(_to_array(chw, info.bits), path, mode, info.bits, info.icc_profile)
+    encode(_to_array(chw, info.bits), path, mode, info.bits, info.icc_profile, format=format)
 
 
 def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.Tensor:
@@ -328,8 +331,9 @@ def join_alpha(colour: torch.Tensor, image: torch.Tensor, known: torch.Tensor) -
     return torch.cat([colour, alpha.expand(*colour.shape[:-3], 1, *colour.shape[-2:]).to(colour)], dim=-3)
 
 
-def write_mask(known: torch.Tensor, path: PathLike) -> None:
-    """Write a ``known`` mask as an 8-bit grey image: white (255) = hole, black (0) = known.
+def write_mask(known: torch.Tensor, path: PathLike | BinaryIO, *, format: str | None = None) -> None:
+    """Write a ``known`` mask as an 8-bit grey image: white (255) = hole, black (0) = known, to a file
+    (atomically) or a binary file object (``format``, default PNG).
 
     ``known`` is ``(1, 1, H, W)``, ``(1, H, W)`` or ``(H, W)``; bool, or numbers all 0 or 1.
     """
@@ -340,7 +344,7 @@ def write_mask(known: torch.Tensor, path: PathLike) -> None:
             raise ValueError("known must be bool or hold only 0 and 1 (1 = known)")
         known = known != 0
     grey = np.where(known.reshape(known.shape[-2:]).cpu().numpy(), 0, 255).astype(np.uint8)
-    encode(grey[..., None], path, "L", 8)
+    encode(grey[..., None], path, "L", 8, format=format)
 
 
 def read_stack(paths: Sequence[PathLike]) -> tuple[torch.Tensor, list[ImageInfo]]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import inpaint.compare as compare_lib
+import inpaint.compare.runner as compare_lib
 import inpaint.evaluate as evaluate_lib
 from inpaint.checkpoint import save_checkpoint
 from inpaint.cli.compare import compare

@@ -322,3 +322,22 @@ def test_image_info_rejects_unsupported():
     with pytest.raises(ValueError, match="16 bits"):
         ImageInfo("L", 16, (4, 4))  # 16-bit grey is "I;16"
     assert ImageInfo("RGB", 16, (4, 4)).channels == 3
+
+
+def test_images_and_masks_write_to_a_file_object_as_they_write_to_a_png_file(tmp_path):
+    import io as stdio
+
+    from inpaint.io import read_image, write_image, write_mask
+
+    x = torch.rand(1, 3, 9, 7, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    known = torch.ones(1, 1, 9, 7, dtype=torch.bool)
+    known[..., 2:5, 3:6] = False
+    for write, value in ((write_image, x), (write_mask, known)):
+        buffer = stdio.BytesIO()
+        write(value, buffer)
+        write(value, tmp_path / "a.png")
+        assert buffer.getvalue() == (tmp_path / "a.png").read_bytes()
+    buffer = stdio.BytesIO()
+    write_image(x, buffer, format="TIFF")
+    (tmp_path / "b.tif").write_bytes(buffer.getvalue())
+    assert read_image(tmp_path / "b.tif")[0].shape == x.shape

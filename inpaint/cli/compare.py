@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..compare import DEFAULT_CACHE, PARTS, CompareConfig, merge_compare, parse_methods, run_compare
-from ..compare_report import REPORT_FILES
+from ..compare.report import REPORT_FILES
 from ..config import TrainConfig
 from ..evaluate import METHODS, overall
 from ..fill import SamplerConfig

@@ -69,7 +69,7 @@ def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None 
 def demo(texture, checkpoints, train_steps, crops, steps, out, seed, overwrite, quiet, threads) -> None:
     """Regression against diffusion on held-out crops of a shipped texture: a table and pictures."""
     from .common import check_overwrite, set_threads
-    from ..compare_report import REPORT_FILES
+    from ..compare.report import REPORT_FILES
     from .progress import bars, go_quiet
 
     check_overwrite([Path(out) / name for name in REPORT_FILES], overwrite)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import logging
 import re
 import secrets
@@ -162,13 +163,12 @@ class _Server:
                 "mode": item.info.mode, "bits": item.info.bits, "channels": item.info.channels,
                 "transparent": transparent}
 
-    def png(self, write) -> bytes:
-        path = self.scratch(".png")
-        try:
-            write(path)
-            return path.read_bytes()
-        finally:
-            path.unlink(missing_ok=True)
+    @staticmethod
+    def png(write) -> bytes:
+        """The bytes ``write(file)`` puts in a file object (a PNG by :func:`inpaint.io.write_image`'s default)."""
+        buffer = io.BytesIO()
+        write(buffer)
+        return buffer.getvalue()
 
     def preview(self, pixels: torch.Tensor) -> bytes:
         """8-bit PNG of grey, grey + alpha, RGB or RGBA pixels, for the browser (which cannot show TIFF)."""
@@ -202,6 +202,149 @@ def _user_error(exc: Exception) -> HTTPError:
     return HTTPError(400, message)
 
 
+# --- route handlers: each reads the server's state from the application ---------------------------------------------
+
+
+def _server(request: Request) -> "_Server":
+    return request.app.state.server
+
+
+async def index(request: Request) -> Response:
+    return FileResponse(static_folder() / "index.html", headers={"Cache-Control": "no-store"})
+
+
+
+async def info(request: Request) -> Response:
+    server = _server(request)
+    from ..shipped import model_names
+
+    return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": model_names(),
+                         "limits": {"max_bytes": server.limits.max_bytes, "max_pixels": server.limits.max_pixels},
+                         "image": server.initial})
+
+
+
+async def upload_image(request: Request) -> Response:
+    server = _server(request)
+    name = request.query_params.get("name", "image.png")
+    data = await _body(request, server.limits.max_bytes, "image")
+    path = server.scratch(Path(name).suffix.lower()[:8] if re.match(r"^\.[A-Za-z0-9]+$", Path(name).suffix)
+                          else "")
+    path.write_bytes(data)
+    try:
+        record = await run_in_threadpool(server.load_image, path, Path(name).name)
+    except ImageFormatError as exc:
+        raise HTTPError(415 if "not an image" in str(exc) else 400,
+                        str(exc).replace(str(path), name)) from None
+    finally:
+        path.unlink(missing_ok=True)
+    return JSONResponse(record, status_code=201)
+
+
+
+async def image_preview(request: Request) -> Response:
+    server = _server(request)
+    item = server.images.get(request.path_params["id"], "image")
+    return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+
+
+
+async def alpha_mask(request: Request) -> Response:
+    server = _server(request)
+    item = server.images.get(request.path_params["id"], "image")
+    try:
+        _, known = split_alpha(item.pixels, item.info, name=item.name)
+    except ImageFormatError as exc:
+        raise HTTPError(404, str(exc)) from None
+    return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
+
+
+
+async def upload_mask(request: Request) -> Response:
+    server = _server(request)
+    item = server.images.get(request.path_params["id"], "image")
+    data = await _body(request, server.limits.max_bytes, "mask")
+    known = await run_in_threadpool(_decode_mask, server, data, item, "the mask file")
+    return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
+
+
+
+async def start_job(request: Request) -> Response:
+    server = _server(request)
+    body = await _json(request, server.limits.max_bytes)
+    item = server.images.get(_field(body, "image", str), "image")
+    mask = _field(body, "mask", str)
+    data = _data_url(mask)
+    known = await run_in_threadpool(_decode_mask, server, data, item, "the painted mask")
+    fill_request = _fill_request(body)
+    try:
+        await run_in_threadpool(check_request, fill_request, item.pixels, item.info.channels, known)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _user_error(exc) from None
+
+    def work(report):
+        out = run_request(fill_request, item.pixels, item.info.channels, known, report)
+        return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
+                                         label=fill_request.label))
+
+    try:
+        job = server.runner.submit(fill_request.label, work)
+    except Busy as exc:
+        raise HTTPError(409, str(exc)) from None
+    return JSONResponse(_job_record(server, job), status_code=202)
+
+
+
+async def job_status(request: Request) -> Response:
+    server = _server(request)
+    return JSONResponse(_job_record(server, _job(server, request.path_params["id"])))
+
+
+
+async def cancel_job(request: Request) -> Response:
+    server = _server(request)
+    job = _job(server, request.path_params["id"])
+    server.runner.cancel(job.id)
+    return JSONResponse(_job_record(server, job))
+
+
+
+async def result_file(request: Request) -> Response:
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    data = await run_in_threadpool(server.png, lambda p: write_image(item.pixels, p, item.info))
+    method = _safe_stem(item.label.split(" ")[0].replace("/", "-"))
+    filename = f"{_safe_stem(item.name)}-{method}.png"
+    return Response(data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+
+async def result_preview(request: Request) -> Response:
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+
+
+
+async def result_mask(request: Request) -> Response:
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    filename = f"{_safe_stem(item.name)}-mask.png"
+    return Response(server.png(lambda p: write_mask(item.known, p)), media_type="image/png",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+
+async def http_error(request: Request, exc: HTTPError) -> Response:
+    return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
+
 def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) -> Starlette:
     """The application; ``image``, a file, is loaded at start (its errors raise here, before serving)."""
     tmp = tempfile.TemporaryDirectory(prefix="inpaint-serve-")
@@ -211,104 +354,6 @@ def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) ->
             server.initial = server.load_image(Path(image), Path(image).name)
         except HTTPError as exc:
             raise ValueError(f"{image}: {exc}") from None
-
-    async def index(request: Request) -> Response:
-        return FileResponse(static_folder() / "index.html", headers={"Cache-Control": "no-store"})
-
-    async def info(request: Request) -> Response:
-        from ..shipped import model_names
-
-        return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": model_names(),
-                             "limits": {"max_bytes": limits.max_bytes, "max_pixels": limits.max_pixels},
-                             "image": server.initial})
-
-    async def upload_image(request: Request) -> Response:
-        name = request.query_params.get("name", "image.png")
-        data = await _body(request, limits.max_bytes, "image")
-        path = server.scratch(Path(name).suffix.lower()[:8] if re.match(r"^\.[A-Za-z0-9]+$", Path(name).suffix)
-                              else "")
-        path.write_bytes(data)
-        try:
-            record = await run_in_threadpool(server.load_image, path, Path(name).name)
-        except ImageFormatError as exc:
-            raise HTTPError(415 if "not an image" in str(exc) else 400,
-                            str(exc).replace(str(path), name)) from None
-        finally:
-            path.unlink(missing_ok=True)
-        return JSONResponse(record, status_code=201)
-
-    async def image_preview(request: Request) -> Response:
-        item = server.images.get(request.path_params["id"], "image")
-        return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
-
-    async def alpha_mask(request: Request) -> Response:
-        item = server.images.get(request.path_params["id"], "image")
-        try:
-            _, known = split_alpha(item.pixels, item.info, name=item.name)
-        except ImageFormatError as exc:
-            raise HTTPError(404, str(exc)) from None
-        return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
-
-    async def upload_mask(request: Request) -> Response:
-        item = server.images.get(request.path_params["id"], "image")
-        data = await _body(request, limits.max_bytes, "mask")
-        known = await run_in_threadpool(_decode_mask, server, data, item, "the mask file")
-        return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
-
-    async def start_job(request: Request) -> Response:
-        body = await _json(request, limits.max_bytes)
-        item = server.images.get(_field(body, "image", str), "image")
-        mask = _field(body, "mask", str)
-        data = _data_url(mask)
-        known = await run_in_threadpool(_decode_mask, server, data, item, "the painted mask")
-        fill_request = _fill_request(body)
-        try:
-            await run_in_threadpool(check_request, fill_request, item.pixels, item.info.channels, known)
-        except (ValueError, FileNotFoundError) as exc:
-            raise _user_error(exc) from None
-
-        def work(report):
-            out = run_request(fill_request, item.pixels, item.info.channels, known, report)
-            return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
-                                             label=fill_request.label))
-
-        try:
-            job = server.runner.submit(fill_request.label, work)
-        except Busy as exc:
-            raise HTTPError(409, str(exc)) from None
-        return JSONResponse(_job_record(server, job), status_code=202)
-
-    async def job_status(request: Request) -> Response:
-        return JSONResponse(_job_record(server, _job(server, request.path_params["id"])))
-
-    async def cancel_job(request: Request) -> Response:
-        job = _job(server, request.path_params["id"])
-        server.runner.cancel(job.id)
-        return JSONResponse(_job_record(server, job))
-
-    async def result_file(request: Request) -> Response:
-        item = server.results.get(request.path_params["id"], "result")
-        data = await run_in_threadpool(server.png, lambda p: write_image(item.pixels, p, item.info))
-        method = _safe_stem(item.label.split(" ")[0].replace("/", "-"))
-        filename = f"{_safe_stem(item.name)}-{method}.png"
-        return Response(data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-    async def result_preview(request: Request) -> Response:
-        item = server.results.get(request.path_params["id"], "result")
-        return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
-
-    async def result_mask(request: Request) -> Response:
-        item = server.results.get(request.path_params["id"], "result")
-        filename = f"{_safe_stem(item.name)}-mask.png"
-        return Response(server.png(lambda p: write_mask(item.known, p)), media_type="image/png",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-    async def http_error(request: Request, exc: HTTPError) -> Response:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
-
-    async def internal_error(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
     routes = [
         Route("/", index),

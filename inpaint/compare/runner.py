@@ -1,21 +1,9 @@
-"""A comparison run: the scoring protocol of :mod:`inpaint.evaluate` over textures and methods, and its report.
-
-For each texture, the evaluation set, the fillers, the rows and the
-summaries are :mod:`inpaint.evaluate`'s; this module finds or trains the
-learned models, runs every (texture, method) and writes the report
-(:mod:`inpaint.compare_report`).
+"""The comparison runner: find or train the learned models, run every (texture, method) unit, write the report.
 
 Learned methods come from given checkpoints or are trained once and cached
 under a key that hashes the texture's pixels and the training config, so a
 second run reuses them; a file lock lets one process train a model while
 the others that need it wait and then read it.
-
-A run is a list of units of work, one per (texture, method). Each crop's
-sampling noise and each PatchMatch search draw from a seed made from the
-unit's identity (:func:`inpaint.shards.unit_seed`), so the numbers depend on
-neither the batch size nor how the units are split: ``shard`` runs a block
-of the units and writes a part (:mod:`inpaint.compare_parts`), and
-:func:`merge_compare` writes from every part the report a single run writes.
 """
 
 from __future__ import annotations
@@ -32,21 +20,21 @@ import torch
 from filelock import FileLock, Timeout
 from torch import Tensor
 
-from .baselines import patchmatch_module
-from .checkpoint import Checkpoint, load_checkpoint
-from .compare_parts import FIRST, LAST, from_parts, to_part
-from .compare_report import GRID_ROWS, package_versions, write_report
-from .config import TrainConfig
-from .evaluate import (METHODS, Bars, classical_filler, crop_seeds, eval_set, learned_filler, no_bars, score_filler,
+from ..baselines import patchmatch_module
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..config import TrainConfig
+from ..evaluate import (METHODS, Bars, classical_filler, crop_seeds, eval_set, learned_filler, no_bars, score_filler,
                        summarize)
-from .fill import SamplerConfig
-from .io import read_image
-from .mask_sets import load_mask_set
-from .perceptual import load_lpips
-from .shards import Shard, read_parts, unit_seed, write_part
-from .shipped import resolve_texture
-from .train import texture_meta, train
-from .unet import LEARNED_METHODS
+from ..fill import SamplerConfig
+from ..io import read_image
+from ..mask_sets import load_mask_set
+from ..perceptual import load_lpips
+from ..shards import Shard, read_parts, unit_seed, write_part
+from ..shipped import resolve_texture
+from ..train import texture_meta, train
+from ..unet import LEARNED_METHODS
+from .parts import FIRST, LAST, from_parts, to_part
+from .report import GRID_ROWS, package_versions, write_report
 
 __all__ = [
     "MIN_CROP", "CompareConfig", "parse_methods", "DEFAULT_CACHE", "cache_folder", "cache_key", "train_config",

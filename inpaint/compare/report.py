@@ -5,7 +5,7 @@
 ``GRID_ROWS`` crops in all), ``plane.png`` and ``run.json`` from the
 per-texture results of :func:`inpaint.compare.compare_texture`, whether they
 come straight from it or from the parts of a sharded run
-(:func:`inpaint.compare_parts.from_parts`).
+(:func:`inpaint.compare.parts.from_parts`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .evaluate import COLUMNS, overall, summarize
-from .report import plot_plane, save_grid, summary_markdown, write_results
-from .unet import LEARNED_METHODS
+from ..evaluate import COLUMNS, overall, summarize
+from ..report import plot_plane, save_grid, summary_markdown, write_results
+from ..unet import LEARNED_METHODS
 
 __all__ = ["GRID_ROWS", "REPORT_FILES", "write_report", "package_versions"]
 
