@@ -1,4 +1,5 @@
-"""Read and write images and masks: the only module that touches image files and uint8.
+"""Read and write images and masks (files or file objects): the one door of image files and uint8 (the fixed
+mask sets of :mod:`inpaint.mask_sets` alone write their own 1-bit PNGs).
 
 Inside the library an image is a float32 tensor ``(B, C, H, W)`` in [-1, 1] and a mask
 is a ``known`` bool tensor ``(B, 1, H, W)``, True where the pixel is known. On disk a

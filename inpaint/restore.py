@@ -33,15 +33,10 @@ from .windows import MARGIN, fill_windows, hole_map
 __all__ = ["DEFAULT_TRAIN_STEPS", "check_restore", "restore", "restore_config", "train_restorer"]
 
 DEFAULT_TRAIN_STEPS = 2000
-"""Batch 16 of 64x64 crops: 3.2 to 3.4 minutes for diffusion on one thread of a CPU with bfloat16 (the other
-core busy).
+"""Optimizer steps of a restore's training (batch 16 of 64x64 crops); what they cost and give is measured in
+``experiments/results/restore_quality/results.md``."""
 
-Measured on data/cork.png with 6% of it in holes, the default sampler over
-250 steps (experiments/results/restore_quality/, two seeds): with the default
-cosine schedule at T = 400, PSNR 25.2 and 25.6 dB on the holes, a little
-grainier than the original (Laplacian energy 2.4x and 1.8x); the reference's
-linear schedule at T = 1000 gives 24.6 and 25.2 dB, 3.8x and 2.9x.
-"""
+
 def restore_config(
     channels: int,
     *,

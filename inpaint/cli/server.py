@@ -213,7 +213,6 @@ async def index(request: Request) -> Response:
     return FileResponse(static_folder() / "index.html", headers={"Cache-Control": "no-store"})
 
 
-
 async def info(request: Request) -> Response:
     server = _server(request)
     from ..shipped import model_names
@@ -221,7 +220,6 @@ async def info(request: Request) -> Response:
     return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": model_names(),
                          "limits": {"max_bytes": server.limits.max_bytes, "max_pixels": server.limits.max_pixels},
                          "image": server.initial})
-
 
 
 async def upload_image(request: Request) -> Response:
@@ -241,12 +239,10 @@ async def upload_image(request: Request) -> Response:
     return JSONResponse(record, status_code=201)
 
 
-
 async def image_preview(request: Request) -> Response:
     server = _server(request)
     item = server.images.get(request.path_params["id"], "image")
     return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
-
 
 
 async def alpha_mask(request: Request) -> Response:
@@ -259,14 +255,12 @@ async def alpha_mask(request: Request) -> Response:
     return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
 
 
-
 async def upload_mask(request: Request) -> Response:
     server = _server(request)
     item = server.images.get(request.path_params["id"], "image")
     data = await _body(request, server.limits.max_bytes, "mask")
     known = await run_in_threadpool(_decode_mask, server, data, item, "the mask file")
     return Response(server.png(lambda p: write_mask(known, p)), media_type="image/png")
-
 
 
 async def start_job(request: Request) -> Response:
@@ -294,11 +288,9 @@ async def start_job(request: Request) -> Response:
     return JSONResponse(_job_record(server, job), status_code=202)
 
 
-
 async def job_status(request: Request) -> Response:
     server = _server(request)
     return JSONResponse(_job_record(server, _job(server, request.path_params["id"])))
-
 
 
 async def cancel_job(request: Request) -> Response:
@@ -306,7 +298,6 @@ async def cancel_job(request: Request) -> Response:
     job = _job(server, request.path_params["id"])
     server.runner.cancel(job.id)
     return JSONResponse(_job_record(server, job))
-
 
 
 async def result_file(request: Request) -> Response:
@@ -318,12 +309,10 @@ async def result_file(request: Request) -> Response:
     return Response(data, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-
 async def result_preview(request: Request) -> Response:
     server = _server(request)
     item = server.results.get(request.path_params["id"], "result")
     return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
-
 
 
 async def result_mask(request: Request) -> Response:
@@ -334,10 +323,8 @@ async def result_mask(request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-
 async def http_error(request: Request, exc: HTTPError) -> Response:
     return JSONResponse({"error": str(exc)}, status_code=exc.status)
-
 
 
 async def internal_error(request: Request, exc: Exception) -> Response:
