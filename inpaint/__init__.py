@@ -15,14 +15,17 @@ The library in one screen::
     filled = fill(ckpt.network(), ckpt.config, x, known, generator=torch.Generator().manual_seed(0))[0]
     inpaint.write_image(filled, "filled.png")
 
-Modules: :mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
+Modules (:data:`PUBLIC_MODULES`; the others, :data:`INTERNAL_MODULES`, serve them):
+:mod:`~inpaint.schedule` (noise schedules, forward process, posterior),
 :mod:`~inpaint.diffusion` (parametrizations, loss), :mod:`~inpaint.sampling`
-(DDPM, DDIM, RePaint), :mod:`~inpaint.unet`, :mod:`~inpaint.regression`,
-:mod:`~inpaint.train`, :mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`,
+(DDPM, DDIM, RePaint, predictor-corrector, the plan of a fill), :mod:`~inpaint.dpm_solver`,
+:mod:`~inpaint.unet`, :mod:`~inpaint.regression`, :mod:`~inpaint.train`, :mod:`~inpaint.budget`,
+:mod:`~inpaint.checkpoint`, :mod:`~inpaint.fill`, :mod:`~inpaint.guide` (where a chain starts),
+:mod:`~inpaint.windows` (any image size), :mod:`~inpaint.restore`,
 :mod:`~inpaint.masks`, :mod:`~inpaint.mask_sets`, :mod:`~inpaint.patches`, :mod:`~inpaint.metrics`,
 :mod:`~inpaint.io`, :mod:`~inpaint.evaluate` (the scoring protocol), :mod:`~inpaint.compare`,
-:mod:`~inpaint.report`, :mod:`~inpaint.prior` (the shipped texture prior to fine-tune from),
-:mod:`~inpaint.shipped` (the mask sets, textures and models that ship with the package).
+:mod:`~inpaint.report`, :mod:`~inpaint.baselines`, :mod:`~inpaint.prior` (the shipped texture prior to
+fine-tune from), :mod:`~inpaint.shipped` (the mask sets, textures and models that ship with the package).
 The command line is the application around them, in :mod:`inpaint.cli`; see ARCHITECTURE.md.
 
 Every module is a module: ``inpaint.fill`` is :mod:`inpaint.fill`, whose
@@ -53,17 +56,21 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted([*_MODULE_OF, "shipped"])
 
 
-_MODULES = ("baselines", "checkpoint", "compare", "config", "diffusion", "dpm_solver", "evaluate", "fill",
-            "inference", "io", "mask_sets", "masks", "metrics", "patches", "prior", "regression", "report", "restore",
-            "sampling", "schedule", "train", "unet")
-"""Submodules ``inpaint.<name>`` reaches without an import statement."""
+PUBLIC_MODULES = ("baselines", "budget", "checkpoint", "compare", "config", "diffusion", "dpm_solver", "evaluate",
+                  "fill", "guide", "inference", "io", "mask_sets", "masks", "metrics", "patches", "prior", "regression",
+                  "report", "restore", "sampling", "schedule", "shipped", "train", "unet", "windows")
+"""The library's modules, which ``inpaint.<name>`` reaches without an import statement; their names without a
+leading underscore are the library's interface."""
+INTERNAL_MODULES = ("atomic", "image_files", "memory", "orientation", "perceptual", "precision", "shards", "cli")
+"""Modules that serve the ones above and the command line (:mod:`inpaint.cli`, the application); their names may
+change without notice."""
 
 
 def __getattr__(name: str):
     module = _MODULE_OF.get(name)
     if module is not None:
         value = getattr(importlib.import_module(f".{module}", __name__), name)
-    elif name in _MODULES:
+    elif name in PUBLIC_MODULES:
         value = importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'inpaint' has no attribute {name!r}")
@@ -72,4 +79,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_MODULE_OF, *_MODULES})
+    return sorted({*globals(), *_MODULE_OF, *PUBLIC_MODULES})

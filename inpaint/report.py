@@ -167,7 +167,9 @@ def summary_markdown(summary: list[dict], means: list[dict] | None = None) -> st
 
 
 def write_results(rows: list[dict], path: str | os.PathLike, columns: Sequence[str]) -> None:
-    """A CSV of ``rows`` in the order of ``columns``: floats at full precision, NaN or a missing key as an empty cell."""
+    """A CSV of ``rows`` in the order of ``columns``: floats at full precision, NaN or a missing key as an empty
+    cell; a column no row has (a metric newer than the rows) is left out."""
+    columns = [k for k in columns if any(k in r for r in rows)]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns))
         writer.writeheader()

@@ -76,3 +76,12 @@ def test_the_package_has_no_import_cycle():
         if m not in state:
             visit(m, [m])
     assert not cycles, cycles
+
+
+def test_every_module_is_listed_once_as_public_or_internal():
+    import inpaint
+
+    modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__")}
+    modules |= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    listed = [*inpaint.PUBLIC_MODULES, *inpaint.INTERNAL_MODULES]
+    assert len(listed) == len(set(listed)) and set(listed) == modules, set(listed) ^ modules

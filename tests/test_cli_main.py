@@ -43,7 +43,7 @@ def test_submodules_are_modules_and_the_package_shadows_none():
             "assert inpaint.fill.fill is fill and inpaint.train.train is train; "
             "assert sys.modules['inpaint.fill'].SamplerConfig is inpaint.SamplerConfig; "
             "clash = [n for n in inpaint.__all__ if isinstance(getattr(inpaint, n), types.ModuleType) is False "
-            "and n in inpaint._MODULES]; assert not clash, clash")
+            "and n in inpaint.PUBLIC_MODULES]; assert not clash, clash")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -65,6 +65,12 @@ def paired_difference(rows: list[dict], baseline: list[dict], key: str = "lpips"
     return _mean_se([mine[c] - theirs[c] for c in sorted(mine)])
 
 
+def _scored(rows: list[dict]) -> list[str]:
+    """The metrics (and diversity, time) ``rows`` hold: all of them, except in rows written before a metric
+    existed (results merged from older parts), which leave it out."""
+    return [k for k in (*METRICS, "diversity", "seconds_per_fill") if any(k in r for r in rows)]
+
+
 def summarize(rows: list[dict]) -> list[dict]:
     """Per texture x method: mean and standard error over crops of the per-crop means over samples."""
     groups: dict[tuple, dict[int, list[dict]]] = {}
@@ -73,7 +79,7 @@ def summarize(rows: list[dict]) -> list[dict]:
     out = []
     for (texture, method), crops in groups.items():
         summary = {"texture": texture, "method": method, "crops": len(crops)}
-        for key in (*METRICS, "diversity", "seconds_per_fill"):
+        for key in _scored(rows):
             per_crop = [sum(r[key] for r in rs) / len(rs) for rs in crops.values()]
             summary[key], summary[key + "_se"] = _mean_se(per_crop)
         out.append(summary)
@@ -88,7 +94,7 @@ def overall(summary: list[dict]) -> list[dict]:
     out = []
     for method, rs in by_method.items():
         row = {"texture": "all", "method": method, "crops": sum(r["crops"] for r in rs)}
-        for key in (*METRICS, "diversity", "seconds_per_fill"):
+        for key in _scored(summary):
             row[key] = sum(r[key] for r in rs) / len(rs)
             row[key + "_se"] = math.sqrt(sum(r[key + "_se"] ** 2 for r in rs)) / len(rs)
         out.append(row)
