@@ -93,3 +93,17 @@ def test_plane_figure_puts_one_labelled_point_per_method_at_psnr_lpips():
                if len(line.get_xdata())]
     assert (20.0, 0.2, "o") in markers and (22.0, 0.4, "s") in markers  # learned round, classical square
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["learned", "classical"]
+
+
+def test_rows_older_than_a_metric_are_summarized_and_written_without_it(tmp_path):
+    from inpaint.evaluate import COLUMNS, overall, summarize
+    from inpaint.report import write_results
+
+    old = [{"texture": "t", "method": "m", "crop": c, "mask": "x", "sample": 0, "psnr": 20.0 + c, "ssim": 0.5,
+            "lpips": 0.1, "sharpness": 1.0, "blur_effect": 0.3, "diversity": float("nan"),
+            "seconds_per_fill": 0.1} for c in range(3)]
+    summary = summarize(old)
+    assert "tone" not in summary[0] and summary[0]["psnr"] == 21.0
+    assert "tone" not in overall(summary)[0]
+    write_results(old, tmp_path / "r.csv", COLUMNS)
+    assert (tmp_path / "r.csv").read_text().splitlines()[0] == ",".join(k for k in COLUMNS if k in old[0])
