@@ -81,7 +81,11 @@ class CompareConfig:
     diffusion : SamplerConfig
         Sampling of the conditional model. Default: ancestral DDPM over all
         T steps of the model (1000 for the shipped ones), the sampler of the
-        reference (Cherel et al. 2024); pass ``steps`` for a strided, faster run.
+        reference (Cherel et al. 2024), so that a comparison reproduces the
+        reference's protocol; pass ``steps`` for a strided, faster run.  It
+        differs from ``fill``'s default (:data:`inpaint.fill.DEFAULT_SAMPLER`,
+        25 network calls) on purpose: the few-step benchmark measures that
+        default against this chain (experiments/README.md, section 7).
     repaint : SamplerConfig
         Sampling of the unconditional model. Default: the quick walk
         (:data:`inpaint.fill.QUICK_REPAINT_SAMPLER`, 280 network evaluations),
