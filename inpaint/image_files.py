@@ -358,7 +358,8 @@ def _write_stream(write, target, what: str) -> None:
         write(target)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
-        raise ImageFormatError(f"{getattr(target, 'name', target)}: cannot write {what} ({reason})") from exc
+        where = target if isinstance(target, (str, os.PathLike)) else getattr(target, "name", "the stream")
+        raise ImageFormatError(f"{where}: cannot write {what} ({reason})") from exc
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
