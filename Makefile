@@ -1,33 +1,37 @@
 # Two commands for a fresh machine: `make demo` and `make test`.
 #
-#   make test                                                  # torch from PyPI (CUDA wheels on Linux)
-#   make test TORCH_INDEX=https://download.pytorch.org/whl/cpu # CPU-only torch wheels, about 4 GB smaller
-#
-# The versions are those of constraints.txt, the set the test suite passed with.
+# Where packages come from is pip's own business (its configuration file, PIP_INDEX_URL, ...): nothing here
+# names an index; the README's "Install" says how to get CPU-only torch. The versions are those of
+# constraints.txt, the set the test suite passed with.
 PYTHON ?= python3
 VENV ?= .venv
-TORCH_INDEX ?=
-PYPI ?= https://pypi.org/simple
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
 PIP := $(PY) -m pip install --quiet -c constraints.txt
+CORE := $(VENV)/.installed-core
+TEST := $(VENV)/.installed-test
 
 .PHONY: demo test setup clean
 
-setup: $(STAMP)
+setup: $(TEST)
 
-# The venv is rebuilt when pyproject.toml or constraints.txt changes.
-$(STAMP): pyproject.toml constraints.txt
+# What the demo needs: the package and its dependencies. Rebuilt when pyproject.toml or constraints.txt changes.
+$(CORE): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(if $(TORCH_INDEX),$(PIP) --index-url $(TORCH_INDEX) --extra-index-url $(PYPI) torch torchvision)
-	$(PIP) -e '.[test,patchmatch]'
-	touch $(STAMP)
+	$(PIP) -e .
+	touch $(CORE)
 
-demo: $(STAMP)
+# What the tests add: pytest, the page's server, the browser driver.
+$(TEST): $(CORE)
+	$(PIP) -e '.[test]'
+	touch $(TEST)
+
+demo: $(CORE)
 	$(VENV)/bin/inpaint demo
 
-test: $(STAMP)
+test: $(TEST)
 	$(PY) -m pytest -q
 
+# Only what the build made. Never runs/ (where train-texture saves models), out/ or any other output.
 clean:
-	rm -rf $(VENV) out runs
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	find inpaint tests experiments -name __pycache__ -type d -prune -exec rm -rf {} +

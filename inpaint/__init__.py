@@ -39,6 +39,9 @@ import importlib
 from . import shipped
 
 __version__ = "0.1.0"
+DISTRIBUTION = "internal-inpaint"
+"""The name this package installs under (``pip install internal-inpaint``); it imports as ``inpaint``.  The
+name ``inpaint`` on the package index is another project's."""
 
 _EXPORTS = {
     "checkpoint": ("Checkpoint", "CheckpointError", "load_checkpoint", "save_checkpoint"),

@@ -212,3 +212,20 @@ def test_train_texture_budget_errors(texture, trained, tmp_path):
     assert_clean_error(run("train-texture", texture, "--out", trained, "--minutes", "1", "--resume"), "--minutes")
     assert_clean_error(run("train-texture", texture, "--out", tmp_path / "r", "--minutes", "0.01", "--lr-decay",
                            "linear", "--lr-warmup", "3", *FAST[2:]), "lr_warmup")
+
+
+def test_train_texture_quiet_prints_nothing_and_ctrl_c_exits_130_saying_where_progress_is(texture, tmp_path,
+                                                                                          monkeypatch):
+    result = run("train-texture", texture, "--out", tmp_path / "q", "--method", "regression", "--quiet",
+                 "--threads", "1", *FAST)
+    assert result.exit_code == 0 and result.output == "", result.output
+
+    import inpaint.cli.train as train_command
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_command, "train", interrupt)
+    result = run("train-texture", texture, "--out", tmp_path / "i", "--method", "regression", *FAST)
+    assert result.exit_code == 130, (result.exit_code, result.output)
+    assert "interrupted" in result.output and "--resume" in result.output

@@ -61,3 +61,16 @@ def test_only_the_application_draws_bars_or_reads_the_command_line():
         text = path.read_text()
         for word in ("tqdm", "sys.argv", "os.environ", "matplotlib.use", "pyplot"):
             assert word not in text, f"{path.name} uses {word}"
+
+
+def test_help_groups_every_command_once_by_task_and_version_names_the_distribution():
+    from click.testing import CliRunner
+
+    from inpaint.cli import COMMANDS, GROUPS, cli
+
+    grouped = [name for _, names in GROUPS for name in names]
+    assert sorted(grouped) == sorted(COMMANDS)
+    result = CliRunner().invoke(cli, ["--help"])
+    assert "Start here" in result.output and all(title + ":" in result.output for title, _ in GROUPS)
+    version = CliRunner().invoke(cli, ["--version"], prog_name="inpaint")
+    assert version.exit_code == 0 and "internal-inpaint" in version.output, version.output

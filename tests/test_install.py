@@ -49,7 +49,7 @@ def installed(tmp_path_factory):
             shutil.copy2(ROOT / name, source / name)
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", tmp / "dist", source],
          tmp, env)
-    (wheel,) = (tmp / "dist").glob("inpaint-*.whl")
+    (wheel,) = (tmp / "dist").glob("internal_inpaint-*.whl")
     venv.EnvBuilder(with_pip=True).create(tmp / "venv")
     python = tmp / "venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp, env).strip())
@@ -98,7 +98,7 @@ def test_commands_work_from_an_empty_folder(installed):
 def test_pip_check_finds_nothing_missing_for_inpaint(installed):
     python, env, empty, _ = installed
     result = subprocess.run([str(python), "-m", "pip", "check"], cwd=empty, env=env, capture_output=True, text=True)
-    complaints = [line for line in result.stdout.splitlines() if line.lower().startswith("inpaint ")]
+    complaints = [line for line in result.stdout.splitlines() if line.lower().startswith("internal-inpaint ")]
     assert not complaints, result.stdout
 
 

@@ -21,6 +21,8 @@ import sys
 
 import click
 
+from .. import DISTRIBUTION, __version__
+
 COMMANDS = {
     "compare": ("inpaint.cli.compare:compare", "Fill the same held-out holes of TEXTURE ... with every method and compare."),
     "demo": ("inpaint.cli.demo:demo", "Regression against diffusion on held-out crops of a shipped texture: a table and pictures."),
@@ -34,6 +36,18 @@ COMMANDS = {
                       "Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork)."),
 }
 """Command name -> ("module:attribute", short help as ``inpaint --help`` shows it)."""
+
+GROUPS = (
+    ("Restore a damaged image", ("restore",)),
+    ("Fill holes in a texture", ("train-texture", "fill")),
+    ("Try it", ("demo", "serve")),
+    ("Evaluate", ("compare", "merge", "masks")),
+    ("Inspect", ("info",)),
+)
+"""``inpaint --help``'s sections, by task, each command in one."""
+START_HERE = ("Start here: `inpaint demo` to see it work; `inpaint restore IMAGE --mask DAMAGE.png --out OUT` for "
+              "a damaged photo or scan; `inpaint train-texture TEXTURE` then `inpaint fill` for a texture; "
+              "`inpaint serve` to paint a hole in the browser.")
 
 
 def load_command(name: str) -> click.Command:
@@ -51,12 +65,16 @@ class LazyGroup(click.Group):
         return load_command(name) if name in COMMANDS else None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+        formatter.write_paragraph()
+        formatter.write_text(START_HERE)
+        for title, names in GROUPS:
+            with formatter.section(title):
+                formatter.write_dl([(name, COMMANDS[name][1]) for name in names])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="inpaint")
+@click.version_option(version=__version__, package_name=DISTRIBUTION,
+                      message="%(prog)s %(version)s (the distribution %(package)s)")
 def cli() -> None:
     """Fill holes in textures and images with small models trained on one image."""
 

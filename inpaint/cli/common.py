@@ -8,8 +8,15 @@ import click
 import torch
 
 
+class Interrupted(click.ClickException):
+    """Ctrl-C: one line saying where the work stands, and exit status 130 (128 + SIGINT), as shells expect."""
+
+    exit_code = 130
+
+
 def friendly_errors(fn):
-    """Turn library errors into one-line messages and a non-zero exit, never a traceback."""
+    """Turn library errors into one-line messages and a non-zero exit, never a traceback; Ctrl-C into
+    :class:`Interrupted`."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -17,6 +24,8 @@ def friendly_errors(fn):
             return fn(*args, **kwargs)
         except (ValueError, OSError, RuntimeError) as exc:
             raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; nothing of the unfinished work was kept") from None
 
     return wrapper
 

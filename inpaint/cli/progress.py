@@ -49,13 +49,15 @@ class LazyBar:
     after the first steps) it counts seconds of the budget instead.
     """
 
-    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str, *, minutes: float | None = None):
+    def __init__(self, total_steps: int, initial_step: int, batch: int, desc: str, *, minutes: float | None = None,
+                 disable: bool = False):
         if minutes is None:
             self.args = dict(total=total_steps * batch, initial=initial_step * batch, unit="crop", desc=desc,
                              dynamic_ncols=True)
         else:
             self.args = dict(total=round(60 * minutes), unit="s", desc=desc, dynamic_ncols=True,
                              bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]")
+        self.args["disable"] = progress_disabled(disable)
         self.minutes = minutes
         self.batch = batch
         self.bar = None

@@ -18,7 +18,8 @@ from ..schedule import SCHEDULES
 from ..shipped import resolve_texture
 from ..train import train
 from ..unet import BOTTLENECKS, LEARNED_METHODS, ModelConfig
-from .common import check_init_option, friendly_errors, init_option, resolve_device
+from .common import (Interrupted, check_init_option, friendly_errors, init_option, quiet_option, resolve_device,
+                     set_threads, threads_option)
 from .progress import LazyBar
 from .training_report import write_training_report
 
@@ -68,10 +69,12 @@ DEFAULT_METHODS = "regression,diffusion"
               show_default=True, help="Share of diffusion crops trained without their condition, so that the model "
                                       "also fills unconditionally (fill --sampler repaint) and with --guidance.")
 @init_option("auto")
+@quiet_option
+@threads_option
 @friendly_errors
 def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_decay, seed, out, device, resume, schedule,
                   timesteps, prediction, weighting, noise_levels, train_strength, bottleneck, ema, train_masks, held_out, augment, no_augment,
-                  precision, cond_dropout, init) -> None:
+                  precision, cond_dropout, init, quiet, threads) -> None:
     """Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork).
 
     Writes one checkpoint per method (<method>.pt), the loss curves (loss.png)
@@ -85,7 +88,9 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
         raise click.BadParameter("a time budget starts new runs; resume with --steps instead", param_hint="--minutes")
     parse_families(train_masks)
     check_init_option(init, methods)
+    set_threads(threads)
     dev = resolve_device(device)
+    say = (lambda text: None) if quiet else click.echo
     pixels, _ = read_image(resolve_texture(image))
     out = Path(out) if out else Path("runs") / Path(image).stem
     diffusion = DiffusionConfig(schedule, timesteps, prediction, weighting, noise_levels=noise_levels,
@@ -106,15 +111,15 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
             start = load_checkpoint(path)
             if start.config.method != name:
                 raise CheckpointError(f"{path} holds a {start.config.method} model, not {name}")
-        bar = LazyBar(steps, start.step if start else 0, batch, name, minutes=minutes)
+        bar = LazyBar(steps, start.step if start else 0, batch, name, minutes=minutes, disable=quiet)
         try:
             ckpt = train(pixels, config, start=start, out=path, device=dev, on_step=bar.step, name=Path(image).name,
                          minutes=minutes, init=init_for(init, config) if start is None else None)
         except KeyboardInterrupt:
-            raise click.ClickException(f"interrupted; progress saved in {path}, continue with --resume") from None
+            raise Interrupted(f"interrupted; progress saved in {path}, continue with --resume") from None
         finally:
             bar.close()
-        click.echo(f"{name}: {ckpt.step} steps from {ckpt.config.init.split('@')[0]} (augment {ckpt.config.augment}) "
+        say(f"{name}: {ckpt.step} steps from {ckpt.config.init.split('@')[0]} (augment {ckpt.config.augment}) "
                    f"in {ckpt.timing['seconds'] / 60:.1f} min, saved {path}")
     write_training_report(pixels, out, device=dev)
-    click.echo(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")
+    say(f"loss curves: {out / 'loss.png'}; fills of held-out crops: {out / 'fills.png'}")

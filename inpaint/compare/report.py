@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from .. import DISTRIBUTION
 from ..evaluate import COLUMNS, overall, summarize
 from ..report import plot_plane, save_grid, summary_markdown, write_results
 from ..unet import LEARNED_METHODS
@@ -38,7 +39,7 @@ def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages the numbers depend on (None when missing)."""
     out = {}
     for name in VERSIONED:
-        for dist in _OPENCV_DISTS if name == "opencv" else (name,):
+        for dist in _OPENCV_DISTS if name == "opencv" else (DISTRIBUTION,) if name == "inpaint" else (name,):
             try:
                 out[name] = metadata.version(dist)
                 break
