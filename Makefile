@@ -9,8 +9,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet -c constraints.txt
 CORE := $(VENV)/.installed-core
 TEST := $(VENV)/.installed-test
+DOCS := $(VENV)/.installed-docs
 
-.PHONY: demo test setup clean
+.PHONY: demo test docs setup clean
 
 setup: $(TEST)
 
@@ -25,13 +26,22 @@ $(TEST): $(CORE)
 	$(PIP) -e '.[test]'
 	touch $(TEST)
 
+# What the documentation site adds: MkDocs and its API and CLI extensions.
+$(DOCS): $(CORE)
+	$(PIP) -e '.[docs]'
+	touch $(DOCS)
+
 demo: $(CORE)
 	$(VENV)/bin/inpaint demo
 
 test: $(TEST)
 	$(PY) -m pytest -q
 
+# The site, into site/; a warning (a broken link, a docstring griffe cannot read) fails the build.
+docs: $(DOCS)
+	$(VENV)/bin/mkdocs build --strict
+
 # Only what the build made. Never runs/ (where train-texture saves models), out/ or any other output.
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist site *.egg-info .pytest_cache
 	find inpaint tests experiments -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -45,11 +45,6 @@ class TrainConfig:
         is resolved from the image by :func:`inpaint.train.train`, which records
         the concrete choice in the checkpoint.
 
-    The defaults of ``lr_warmup``, ``lr_decay`` and ``augment`` (100 steps of
-    warm-up, a linear decay to 0, symmetries only for isotropic textures) are
-    the recipe the unseen-texture benchmark measured best at a short budget
-    (``experiments/results/unseen/ablation*.md``); checkpoints written before
-    them load with what they were trained with (:data:`LEGACY`).
     train_masks : str
         Mask families for training holes, as ``inpaint.masks.parse_families`` reads them.
     precision : {'auto', 'fp32', 'bf16'}
@@ -65,6 +60,14 @@ class TrainConfig:
         Salimans 2022).  With it, one network also fills unconditionally
         (RePaint) and with guidance (:class:`inpaint.fill.SamplerConfig`'s
         ``guidance``).  0 draws nothing, so runs without it are unchanged.
+
+    Notes
+    -----
+    The defaults of ``lr_warmup``, ``lr_decay`` and ``augment`` (100 steps of
+    warm-up, a linear decay to 0, symmetries only for isotropic textures) are
+    the recipe the unseen-texture benchmark measured best at a short budget
+    (``experiments/results/unseen/ablation*.md``); checkpoints written before
+    them load with what they were trained with (:data:`LEGACY`).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)

@@ -102,10 +102,10 @@ def test_pip_check_finds_nothing_missing_for_inpaint(installed):
     assert not complaints, result.stdout
 
 
-def test_readme_library_example_runs_from_an_empty_folder(installed, tmp_path):
+def test_the_library_example_runs_from_an_empty_folder(installed, tmp_path):
     python, env, _, _ = installed
-    readme = (ROOT / "README.md").read_text()
-    code = re.search(r"## Library\n\n```python\n(.*?)```", readme, re.S).group(1)
+    readme = (ROOT / "docs" / "library.md").read_text()
+    code = re.search(r"# Library\n+```python\n(.*?)```", readme, re.S).group(1)
     assert "steps=5000" in code
     code = code.replace("steps=5000", "steps=2")  # the example as written, with a short training
     rng = np.random.default_rng(0)

@@ -1,0 +1,44 @@
+"""MkDocs hook: the experiments' README, their results and the repository's notes on its data join the site
+at their paths in the repository, so that relative links resolve and every number keeps its one home
+(``experiments/results/``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = {
+    "experiments/README.md": ROOT / "experiments" / "README.md",
+    "data/unseen/SOURCES.md": ROOT / "data" / "unseen" / "SOURCES.md",
+    "data/checkpoints/README.md": ROOT / "data" / "checkpoints" / "README.md",
+    "ARCHITECTURE.md": ROOT / "ARCHITECTURE.md",
+    "data/SOURCES.md": ROOT / "data" / "SOURCES.md",
+    "masks/README.md": ROOT / "masks" / "README.md",
+    "masks/families.png": ROOT / "masks" / "families.png",
+    "masks/hole_fraction.png": ROOT / "masks" / "hole_fraction.png",
+    "inpaint/_weights/README.md": ROOT / "inpaint" / "_weights" / "README.md",
+    "experiments/prior_corpus.md": ROOT / "experiments" / "prior_corpus.md",
+}
+RESULTS = ROOT / "experiments" / "results"
+SUFFIXES = {".md", ".png", ".csv", ".json"}
+
+
+def on_files(files, config):
+    paths = dict(SHARED)
+    for path in sorted(RESULTS.rglob("*")):
+        if path.is_file() and path.suffix in SUFFIXES and "parts" not in path.relative_to(RESULTS).parts:
+            paths[str(path.relative_to(ROOT))] = path
+    for uri, path in paths.items():
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
+    for folder in sorted({Path(uri).parent for uri in paths if uri.startswith("experiments/results/")}):
+        if f"{folder}/index.md" not in paths and f"{folder}/README.md" not in paths:
+            files.append(File.generated(config, f"{folder}/index.md", content=listing(folder, paths)))
+    return files
+
+
+def listing(folder: Path, paths: dict) -> str:
+    """A page that lists what a results folder holds, so that a link to the folder leads somewhere."""
+    names = sorted(Path(uri).relative_to(folder).as_posix() for uri in paths if Path(uri).parent == folder)
+    return f"# {folder.as_posix()}\n\n" + "".join(f"- [{n}]({n})\n" for n in names)
