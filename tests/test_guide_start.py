@@ -149,10 +149,12 @@ def test_cli_start_names_match_the_library_and_strength_needs_a_start(tmp_path):
     assert START_NAMES == GUIDES and (DEFAULT_START, DEFAULT_STRENGTH, DEFAULT_STEPS) == (
         DEFAULT_SAMPLER.start, DEFAULT_SAMPLER.strength, DEFAULT_SAMPLER.steps)
     assert REPAINT_STEPS == REPAINT_SAMPLER.steps
-    from inpaint.cli.sampler_options import DEFAULT_MARGIN
+    from inpaint.cli.sampler_options import DEFAULT_ETA, DEFAULT_JUMP_LENGTH, DEFAULT_JUMP_N_SAMPLE, DEFAULT_MARGIN
     from inpaint.windows import MARGIN
 
     assert DEFAULT_MARGIN == MARGIN
+    assert (DEFAULT_ETA, DEFAULT_JUMP_LENGTH, DEFAULT_JUMP_N_SAMPLE) == (
+        SamplerConfig.eta, SamplerConfig.jump_length, SamplerConfig.jump_n_sample)
     result = CliRunner().invoke(cli, ["fill", "x.png", "--checkpoint", "cork", "--out", str(tmp_path / "o.png"),
                                       "--start", "noise", "--strength", "0.5"])
     assert result.exit_code == 2 and "--start" in result.output

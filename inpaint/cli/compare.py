@@ -62,8 +62,8 @@ def _shard(ctx, param, value: str | None) -> Shard | None:
               help=f"Checkpoint cache [default: ${CACHE_ENV} or {DEFAULT_CACHE}].")
 @click.option("--sampler", type=click.Choice(("ddpm", "ddim")), default=CompareConfig.diffusion.sampler, show_default=True,
               help="Sampler of diffusion.")
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Denoising steps of diffusion [default: all T].")
+@click.option("--sample-steps", "--steps", "steps", type=click.IntRange(min=1), default=None,
+              help="Denoising steps of diffusion (--steps: the former name) [default: all T].")
 @click.option("--eta", type=click.FloatRange(min=0), default=CompareConfig.diffusion.eta, show_default=True,
               help="DDIM stochasticity.")
 @click.option("--repaint-steps", type=click.IntRange(min=1), default=CompareConfig.repaint.steps, show_default=True,

@@ -59,7 +59,8 @@ def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None 
 @click.option("--checkpoints", default=None, help="Folder with regression.pt and diffusion.pt [default: the shipped ones].")
 @click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Train both models for this many steps instead.")
 @click.option("--crops", type=click.IntRange(min=1), default=DEMO_CROPS, show_default=True, help="Held-out crops to fill.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help="DDPM steps of diffusion [default: all T].")
+@click.option("--sample-steps", "--steps", "steps", type=click.IntRange(min=1), default=None,
+              help="DDPM steps of diffusion (--steps: the former name) [default: all T].")
 @click.option("--out", default="out/demo", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace a demo report already in --out.")

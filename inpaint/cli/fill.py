@@ -17,7 +17,8 @@ import click
 from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, threads_option
 from .outputs import check_folder
 from .sampler_options import (
-    DEFAULT_MARGIN, SAMPLER_NAMES, START_HELP, START_NAMES, STEPS_HELP, STRENGTH_HELP, check_start,
+    DEFAULT_ETA, DEFAULT_JUMP_LENGTH, DEFAULT_JUMP_N_SAMPLE, DEFAULT_MARGIN, SAMPLER_NAMES, START_HELP, START_NAMES,
+    STEPS_HELP, STRENGTH_HELP, check_start,
 )
 
 __all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
@@ -95,11 +96,13 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--sampler", type=click.Choice(SAMPLER_NAMES), default=None,
               help="Default: the library's fast default (fill.DEFAULT_SAMPLER) for diffusion, repaint for repaint "
                    "models.")
-@click.option("--steps", type=click.IntRange(min=1), default=None, help=STEPS_HELP)
-@click.option("--eta", type=click.FloatRange(min=0), default=None, help="DDIM stochasticity [default: SamplerConfig's].")
-@click.option("--jump-length", type=click.IntRange(min=1), default=None, help="RePaint's [default: SamplerConfig's].")
+@click.option("--sample-steps", "--steps", "steps", type=click.IntRange(min=1), default=None,
+              help=STEPS_HELP + " --steps is the former name.")
+@click.option("--eta", type=click.FloatRange(min=0), default=None, help=f"DDIM stochasticity [default: {DEFAULT_ETA:g}].")
+@click.option("--jump-length", type=click.IntRange(min=1), default=None,
+              help=f"RePaint's jump length [default: {DEFAULT_JUMP_LENGTH}].")
 @click.option("--jump-n-sample", type=click.IntRange(min=1), default=None,
-              help="RePaint's [default: SamplerConfig's].")
+              help=f"RePaint's passes over each jump [default: {DEFAULT_JUMP_N_SAMPLE}].")
 @click.option("--guidance", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Classifier-free guidance scale (two network calls a step); needs a model trained with "
                    "--cond-dropout.")

@@ -17,6 +17,9 @@ DEFAULT_START, DEFAULT_STRENGTH, DEFAULT_STEPS, REPAINT_STEPS = "patchmatch", 0.
 """``inpaint.fill.DEFAULT_SAMPLER``'s start, strength and steps, and ``REPAINT_SAMPLER``'s steps, restated for
 ``--help`` (a test keeps them equal)."""
 
+DEFAULT_ETA, DEFAULT_JUMP_LENGTH, DEFAULT_JUMP_N_SAMPLE = 0.0, 10, 10
+"""``SamplerConfig``'s ``eta``, ``jump_length`` and ``jump_n_sample``, restated for ``--help``."""
+
 DEFAULT_MARGIN = 32
 """``inpaint.windows.MARGIN``, restated for ``--help`` (a test keeps them equal)."""
 

@@ -29,9 +29,10 @@ DEFAULT_METHODS = "regression,diffusion"
 @click.command("train-texture")
 @click.argument("image")
 @click.option("--method", default=DEFAULT_METHODS, show_default=True, help="regression, diffusion, repaint, comma-separated, or all.")
-@click.option("--steps", type=click.IntRange(min=1), default=TrainConfig.steps, show_default=True, help="Optimizer steps per method.")
+@click.option("--train-steps", "--steps", "steps", type=click.IntRange(min=1), default=TrainConfig.steps, show_default=True,
+              help="Optimizer steps per method (--steps: the former name).")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Train each method for this many minutes of wall time instead of --steps.")
+              help="Train each method for this many minutes of wall time instead of --train-steps.")
 @click.option("--crop", type=click.IntRange(min=8), default=TrainConfig.crop, show_default=True, help="Side of the square training crops.")
 @click.option("--batch", type=click.IntRange(min=1), default=TrainConfig.batch, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.lr, show_default=True, help="Peak learning rate.")
@@ -85,7 +86,7 @@ def train_texture(image, method, steps, minutes, crop, batch, lr, lr_warmup, lr_
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--method") from None
     if minutes is not None and resume:
-        raise click.BadParameter("a time budget starts new runs; resume with --steps instead", param_hint="--minutes")
+        raise click.BadParameter("a time budget starts new runs; resume with --train-steps instead", param_hint="--minutes")
     parse_families(train_masks)
     check_init_option(init, methods)
     set_threads(threads)
