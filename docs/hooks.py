@@ -26,7 +26,9 @@ SUFFIXES = {".md", ".png", ".csv", ".json"}
 
 
 def on_files(files, config):
+    files.append(File.generated(config, "index.md", content=front_page()))
     paths = dict(SHARED)
+    paths |= {str(p.relative_to(ROOT)): p for p in sorted((ROOT / "data" / "checkpoints").glob("*/MODEL_CARD.md"))}
     for path in sorted(RESULTS.rglob("*")):
         if path.is_file() and path.suffix in SUFFIXES and "parts" not in path.relative_to(RESULTS).parts:
             paths[str(path.relative_to(ROOT))] = path
@@ -42,3 +44,9 @@ def listing(folder: Path, paths: dict) -> str:
     """A page that lists what a results folder holds, so that a link to the folder leads somewhere."""
     names = sorted(Path(uri).relative_to(folder).as_posix() for uri in paths if Path(uri).parent == folder)
     return f"# {folder.as_posix()}\n\n" + "".join(f"- [{n}]({n})\n" for n in names)
+
+
+def front_page() -> str:
+    """The README, the site's front page: its links into docs/ made relative to the site."""
+    text = (ROOT / "README.md").read_text()
+    return text.replace("](docs/getting-started/)", "](getting-started/restore.md)").replace("](docs/", "](")

@@ -39,3 +39,19 @@ def test_unknown_names_list_what_is_shipped():
         shipped.mask_set("blobs-64")
     with pytest.raises(ValueError, match="manifest.json.*thick-64"):
         load_mask_set("nowhere-64")
+
+
+def test_every_shipped_model_folder_has_an_up_to_date_model_card():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "experiments"))
+    import model_cards
+
+    folders = {p.parent for p in (root / "data" / "checkpoints").glob("*/*.pt")}
+    cards = model_cards.cards()
+    assert {p.parent for p in cards} == folders
+    for path, text in cards.items():
+        assert path.read_text() == text, f"{path} is stale: python experiments/model_cards.py"
+        assert "## Licence" in text and "## Measured quality" in text and "## Intended use and limits" in text
