@@ -71,7 +71,7 @@ def texture_quality(name: str) -> str:
 
 
 def texture_card(name: str) -> str:
-    files = sorted((FOLDER / name).glob("*.pt"))
+    files = sorted((FOLDER / name).glob("*.safetensors"))
     ckpts = {f.stem: load_checkpoint(f) for f in files}
     table = "\n".join(f"| `{name}/{m}` | {c.step:,} | {parameters(c):,} | {recipe(c.config)} | `{sha256(f)[:12]}` |"
                       for (m, c), f in zip(ckpts.items(), files))
@@ -121,7 +121,7 @@ puts no condition on the weights.
 
 
 def prior_card() -> str:
-    path = FOLDER / "prior" / "diffusion.pt"
+    path = FOLDER / "prior" / "diffusion.safetensors"
     ckpt = load_checkpoint(path)
     corpus = json.loads((ROOT / "experiments/prior_corpus.json").read_text())
     licences = collections.Counter((f["package"], f["version"], f["licence"]) for f in corpus)

@@ -1,8 +1,8 @@
 """Pre-train the shipped texture prior on a corpus of free textures.
 
     python experiments/prior_corpus.py --debs DEBS --out runs/prior-corpus   # the corpus (see prior_corpus.md)
-    python experiments/pretrain_prior.py --minutes 60                        # runs/prior/diffusion.pt
-    python experiments/pretrain_prior.py --ship                               # data/checkpoints/prior/diffusion.pt
+    python experiments/pretrain_prior.py --minutes 60                        # runs/prior/diffusion.safetensors
+    python experiments/pretrain_prior.py --ship                               # data/checkpoints/prior/diffusion.safetensors
 
 The corpus is the images of ``runs/prior-corpus/manifest.json`` plus the five
 shipped textures of ``data/`` (grey ones repeated to RGB).  None of them is an

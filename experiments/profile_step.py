@@ -1,6 +1,6 @@
 """One denoising step of the U-Net at 128x128: FLOPs, the machine's matrix and convolution rates, and time.
 
-    python experiments/profile_step.py [--checkpoint data/checkpoints/cork/diffusion.pt] [--compile]
+    python experiments/profile_step.py [--checkpoint data/checkpoints/cork/diffusion.safetensors] [--compile]
 
 Counts the network's FLOPs with torch.utils.flop_counter, measures torch.mm
 (SGEMM) and one 32-channel 3x3 convolution (oneDNN) on this CPU, and times
@@ -56,7 +56,7 @@ def machine_rates(threads: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", default="data/checkpoints/cork/diffusion.pt")
+    parser.add_argument("--checkpoint", default="data/checkpoints/cork/diffusion.safetensors")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile of the fast path")
     args = parser.parse_args()
     ckpt = load_checkpoint(args.checkpoint)

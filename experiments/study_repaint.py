@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     jumps, lengths = [int(v) for v in args.jumps.split(",")], [int(v) for v in args.lengths.split(",")]
     scorer = S.Scorer(crops=args.crops)
-    unconditional, conditional = (load_checkpoint(CHECKPOINTS / f"{m}.pt") for m in ("repaint", "diffusion"))
+    unconditional, conditional = (load_checkpoint(CHECKPOINTS / f"{m}.safetensors") for m in ("repaint", "diffusion"))
     rows = []
 
     def add(label: str, ckpt, sampler: SamplerConfig, **fields) -> None:

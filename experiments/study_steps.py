@@ -17,7 +17,7 @@ from inpaint.checkpoint import load_checkpoint
 from inpaint.fill import SamplerConfig
 
 NAME = "steps"
-CHECKPOINT = S.ROOT / "data" / "checkpoints" / "cork" / "diffusion.pt"
+CHECKPOINT = S.ROOT / "data" / "checkpoints" / "cork" / "diffusion.safetensors"
 SAMPLERS = ("ddpm", "ddim")
 
 

@@ -81,7 +81,7 @@ class Run:
 
 
 SHIPPED_RECIPE: TrainConfig = load_checkpoint(resolve_checkpoint("cork")).config
-"""The recipe the shipped models carry (data/checkpoints/cork/diffusion.pt), on which every study varies one thing
+"""The recipe the shipped models carry (data/checkpoints/cork/diffusion.safetensors), on which every study varies one thing
 at a time: eps prediction, linear schedule with T = 1000, crop 64, batch 16, seed 0, a constant rate, all eight
 symmetries, float32.  Not the library's defaults, which the studies' results chose later."""
 

@@ -1,11 +1,19 @@
 """Saving and loading checkpoints: weights with their config, safely.
 
-A checkpoint is a plain dict of tensors, numbers and strings, so it loads with
-``torch.load(weights_only=True)``: no pickled code runs when a file is opened.
+Two formats, chosen by the file's extension:
+
+- ``.pt``, what training writes: a plain dict of tensors, numbers and strings,
+  loaded with ``torch.load(weights_only=True)``, so no pickled code runs when
+  a file is opened; it keeps the optimizer's state, for an exact resume.
+- ``.safetensors``, how models are distributed (the shipped ones): the tensors
+  (raw and EMA weights, loss history, generator state) in a safetensors file,
+  a format with no code at all, and the rest (config, step, training image,
+  timing) in a JSON file beside it, ``<name>.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,12 +96,53 @@ class Checkpoint:
 
 def save_checkpoint(ckpt: Checkpoint, path: str | os.PathLike) -> None:
     """Write atomically (:func:`inpaint.atomic.write_atomic`): a crash mid-write never leaves a truncated
-    checkpoint."""
+    checkpoint.  A ``.safetensors`` path writes the code-free pair (no optimizer state), anything else a
+    ``.pt`` dict."""
+    path = Path(path)
+    if path.suffix == SAFETENSORS:
+        return _save_code_free(ckpt, path)
     write_atomic(path, lambda f: torch.save(ckpt.to_dict(), f))
 
 
+SAFETENSORS = ".safetensors"
+"""The extension of the code-free format; its JSON half is the same name with ``.json``."""
+_TENSORS = ("model", "ema")
+
+
+def _save_code_free(ckpt: Checkpoint, path: Path) -> None:
+    from safetensors.torch import save
+
+    tensors = {f"{part}/{k}": v.contiguous() for part in _TENSORS if getattr(ckpt, part) is not None
+               for k, v in getattr(ckpt, part).items()}
+    tensors["losses"] = ckpt.losses.contiguous()
+    if ckpt.generator is not None:
+        tensors["generator"] = ckpt.generator.contiguous()
+    record = {k: v for k, v in ckpt.to_dict().items() if k not in (*_TENSORS, "optimizer", "losses", "generator")}
+    write_atomic(path, lambda f: f.write(save(tensors)))
+    write_atomic(path.with_suffix(".json"), lambda f: f.write((json.dumps(record, indent=1) + "\n").encode()))
+
+
+def _load_code_free(path: Path, map_location) -> dict:
+    """The dict a ``.pt`` file holds, from the code-free pair."""
+    from safetensors.torch import load_file
+
+    meta = path.with_suffix(".json")
+    if not meta.is_file():
+        raise CheckpointError(f"{path}: its JSON half {meta.name} is missing")
+    try:
+        raw = json.loads(meta.read_text())
+        tensors = load_file(str(path), device=str(map_location))
+    except Exception as exc:  # safetensors and json raise their own types for damaged files
+        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    for part in _TENSORS:
+        prefix = f"{part}/"
+        raw[part] = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)} or None
+    raw["losses"], raw["generator"], raw["optimizer"] = tensors.get("losses"), tensors.get("generator"), None
+    return raw
+
+
 def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device = "cpu") -> Checkpoint:
-    """Read a checkpoint with ``weights_only=True``.
+    """Read a checkpoint: a ``.pt`` file with ``weights_only=True``, or a ``.safetensors`` file and its JSON.
 
     Raises
     ------
@@ -103,10 +152,13 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        raw = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many types for damaged files
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
+    if path.suffix == SAFETENSORS:
+        raw = _load_code_free(path, map_location)
+    else:
+        try:
+            raw = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # torch raises many types for damaged files
+            raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an inpaint checkpoint (made by another program?)")
     if raw.get("version") != VERSION:
@@ -120,7 +172,7 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: str | torch.device
             ema=raw.get("ema"),
             optimizer=raw.get("optimizer"),
             generator=raw.get("generator"),
-            losses=raw.get("losses", torch.zeros(0)),
+            losses=raw.get("losses") if raw.get("losses") is not None else torch.zeros(0),
             texture=raw.get("texture", {}),
             timing=raw.get("timing", {}),
         )

@@ -3,7 +3,7 @@
 Trained from scratch on one texture for a few minutes, the network spends most
 of its budget learning what every texture shares: noise statistics, edges,
 grain, how a hole's border continues.  The shipped prior
-(``data/checkpoints/prior/diffusion.pt``) has learnt those on a corpus of free
+(``data/checkpoints/prior/diffusion.safetensors``) has learnt those on a corpus of free
 textures (``experiments/prior_corpus.md``; none of the unseen-texture
 benchmark's images, none of its packages), so fine-tuning spends the budget on
 what is particular to the user's texture.  ``train(..., init=load_init("prior"))``,

@@ -11,7 +11,7 @@ Names a user can give instead of a path:
 - a mask set: ``thick-64`` (also ``masks/thick-64``, the repository path);
 - a texture: ``cork`` (also ``cork.png``, ``data/cork.png``);
 - a model: ``cork`` (the diffusion model of cork), ``cork/regression``,
-  ``cork/repaint`` (also with ``.pt`` or a ``data/checkpoints/`` prefix), and
+  ``cork/repaint`` (also with ``.safetensors`` or a ``data/checkpoints/`` prefix), and
   ``prior``, the texture prior that :mod:`inpaint.prior` fine-tunes.
 
 An existing file or folder of that name always wins over the shipped one.
@@ -32,7 +32,7 @@ DEMO_TEXTURE = "cork"
 MODEL_METHODS = ("diffusion", "regression", "repaint")
 """Methods of the shipped models; the first is what a bare texture name means."""
 PRIOR = "prior"
-"""Name of the shipped texture prior, a diffusion model trained on many textures (``prior/diffusion.pt``)."""
+"""Name of the shipped texture prior, a diffusion model trained on many textures (``prior/diffusion.safetensors``)."""
 _PACKAGED = {"masks": "_masks", "data": "_data"}
 
 
@@ -72,7 +72,7 @@ def texture(name: str) -> Path:
 
 
 def checkpoints_folder() -> Path:
-    """The folder of shipped checkpoints, ``<texture>/<method>.pt``."""
+    """The folder of shipped checkpoints, ``<texture>/<method>.safetensors`` (and its ``.json``)."""
     return shipped_root("data") / "checkpoints"
 
 
@@ -83,13 +83,13 @@ def model_names() -> list[str]:
 
 def checkpoint(name: str) -> Path:
     """The shipped checkpoint of ``name``: ``cork`` (its diffusion model) or ``cork/regression``."""
-    parts = Path(name.removesuffix(".pt")).parts
+    parts = Path(name.removesuffix(".pt").removesuffix(".safetensors")).parts
     if parts[:2] == ("data", "checkpoints"):
         parts = parts[2:]
     tex, method = (parts[0], MODEL_METHODS[0]) if len(parts) == 1 else parts if len(parts) == 2 else (None, None)
     if (tex not in TEXTURES or method not in MODEL_METHODS) and (tex, method) != (PRIOR, MODEL_METHODS[0]):
         raise ValueError(f"{name}: no such checkpoint file, nor a shipped model (shipped: {', '.join(model_names())})")
-    return checkpoints_folder() / tex / f"{method}.pt"
+    return checkpoints_folder() / tex / f"{method}.safetensors"
 
 
 def _repo_relative(value: str, prefix: str) -> str:

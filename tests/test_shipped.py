@@ -16,7 +16,7 @@ def test_names_resolve_to_files(tmp_path, monkeypatch):
     assert known.shape[-2:] == (64, 64) and manifest["family"] == "thick"
     assert torch.equal(load_mask_set("masks/thick-64")[0], known)  # the repository path works anywhere
     for name, method in (("cork", "diffusion"), ("cork/regression", "regression"), ("gravel/repaint", "repaint"),
-                         ("data/checkpoints/brick/regression.pt", "regression")):
+                         ("data/checkpoints/brick/regression.safetensors", "regression")):
         assert load_checkpoint(shipped.resolve_checkpoint(name)).config.method == method
     assert len(shipped.model_names()) == 16 and shipped.model_names()[-1] == "prior"
 
@@ -49,7 +49,7 @@ def test_every_shipped_model_folder_has_an_up_to_date_model_card():
     sys.path.insert(0, str(root / "experiments"))
     import model_cards
 
-    folders = {p.parent for p in (root / "data" / "checkpoints").glob("*/*.pt")}
+    folders = {p.parent for p in (root / "data" / "checkpoints").glob("*/*.safetensors")}
     cards = model_cards.cards()
     assert {p.parent for p in cards} == folders
     for path, text in cards.items():

@@ -322,3 +322,20 @@ def test_every_step_is_reported_with_its_loss():
     ckpt = train(stripes(), small_config("regression", 5), on_step=lambda step, loss: seen.append((step, loss)))
     assert [s for s, _ in seen] == [1, 2, 3, 4, 5]
     assert [loss for _, loss in seen] == ckpt.losses.tolist()
+
+
+def test_the_code_free_format_round_trips_everything_but_the_optimizer(tmp_path):
+    ckpt = train(stripes(C=3), small_config("diffusion", 2, channels=3))
+    save_checkpoint(ckpt, tmp_path / "m.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.safetensors"]
+    loaded = load_checkpoint(tmp_path / "m.safetensors")
+    assert loaded.config == ckpt.config and loaded.step == 2 and loaded.optimizer is None
+    assert loaded.texture == ckpt.texture and torch.equal(loaded.losses, ckpt.losses)
+    assert torch.equal(loaded.generator, ckpt.generator)
+    for part in ("model", "ema"):
+        assert all(torch.equal(getattr(loaded, part)[k], v) for k, v in getattr(ckpt, part).items())
+    (tmp_path / "m.json").unlink()
+    from inpaint.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match="m.json"):
+        load_checkpoint(tmp_path / "m.safetensors")

@@ -151,8 +151,10 @@ def train_config(template: TrainConfig, method: str, channels: int, held_out: fl
 
 
 def find_checkpoint(folder: str | os.PathLike, texture: str, method: str) -> Path | None:
-    """``folder/<texture stem>/<method>.pt``, else ``folder/<method>.pt``, else None."""
-    candidates = [Path(folder) / Path(texture).stem / f"{method}.pt", Path(folder) / f"{method}.pt"]
+    """``folder/<texture stem>/<method>`` with ``.pt`` (what training writes) or ``.safetensors`` (how models are
+    shipped), else ``folder/<method>`` with either, else None."""
+    candidates = [base / f"{method}{suffix}" for base in (Path(folder) / Path(texture).stem, Path(folder))
+                  for suffix in (".pt", ".safetensors")]
     return next((path for path in candidates if path.is_file()), None)
 
 
