@@ -197,3 +197,32 @@ def test_fill_offers_every_sampler_of_the_library():
     from inpaint.sampling import SAMPLERS
 
     assert SAMPLER_NAMES == SAMPLERS
+
+
+def test_a_folder_of_masks_matched_by_name_a_missing_one_reported_and_every_output_recorded(tmp_path):
+    import json
+
+    images, masks = tmp_path / "scans", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    for i in range(20):
+        Image.fromarray(rgb(i, 40, 48)).save(images / f"scan{i:02d}.png")
+        if i != 7:  # scan07 has no mask
+            hole = np.zeros((40, 48), np.uint8)
+            hole[5 + i % 10:15 + i % 10, 10:20] = 255
+            Image.fromarray(hole).save(masks / f"scan{i:02d}.png")
+    Image.fromarray(np.full((40, 48), 255, np.uint8)).save(masks / "stray.png")
+    result = run("fill", images, "--mask", masks, "--checkpoint", "cork/regression", "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    assert "scan07.png" in result.output and "stray.png" in result.output and "19 of 20" in result.output
+    outputs = sorted((tmp_path / "out").glob("*.png"))
+    assert len(outputs) == 19 and not (tmp_path / "out" / "scan07.png").exists()
+    record = json.loads((tmp_path / "out" / "scan03.png.json").read_text())
+    assert record["tool"]["distribution"] == "internal-inpaint" and record["model"]["name"] == "cork/regression"
+    assert record["mask"]["path"].endswith("scan03.png") and len(record["input"]["sha256"]) == 64
+    assert record["hole"]["box"] == {"top": 8, "left": 10, "height": 10, "width": 10}
+    assert abs(record["hole"]["fraction"] - 100 / (40 * 48)) < 1e-9 and record["seed"] == 0 and "made" in record
+    for path in outputs:  # known pixels exact, the hole of its own mask
+        assert (path.parent / f"{path.name}.json").is_file()
+    result = run("fill", images / "scan01.png", "--mask", masks / "scan01.png", "--checkpoint", "cork/regression",
+                 "--out", tmp_path / "one.png", "--no-record")
+    assert result.exit_code == 0 and not (tmp_path / "one.png.json").exists()

@@ -94,7 +94,7 @@ def test_commands_work_from_an_empty_folder(installed):
           "--out", "filled.png"], empty, env)
     assert Image.open(empty / "filled.png").size == (64, 64)
     assert "step: 10000" in _run([*inpaint, "info", "cork/regression"], empty, env)
-    assert sorted(p.name for p in empty.iterdir()) == ["cmp", "demo", "filled.png", "m", "photo.png"]
+    assert sorted(p.name for p in empty.iterdir()) == ["cmp", "demo", "filled.png", "filled.png.json", "m", "photo.png"]
 
 
 def test_pip_check_finds_nothing_missing_for_inpaint(installed):

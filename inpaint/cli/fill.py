@@ -10,6 +10,7 @@ model is loaded.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -85,8 +86,9 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.command("fill")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--mask", default=None,
-              help="Image of the images' size, WHITE where the hole is, for every IMAGE [default: each image's "
-                   "alpha channel, transparent = hole].")
+              help="Image of the images' size, WHITE where the hole is, for every IMAGE; or a folder of masks, "
+                   "one per image, matched by file name (a.png <- MASKS/a.png, any image extension) [default: "
+                   "each image's alpha channel, transparent = hole].")
 @click.option("--checkpoint", required=True,
               help="A checkpoint written by train-texture, or a shipped model: cork (diffusion), cork/regression, "
                    "cork/repaint; also brick, canvas, grass, gravel.")
@@ -114,19 +116,25 @@ def _check_sizes(images: list[Path]) -> tuple[int, int]:
 @click.option("--margin", type=click.IntRange(min=0), default=None,
               help=f"Pixels of context around each hole [default: {DEFAULT_MARGIN}].")
 @click.option("--device", default="cpu", show_default=True)
+@click.option("--no-record", is_flag=True,
+              help="Write no record beside each output (<output>.json: input, mask and model sha256, seed, sampler, "
+                   "the hole's extent, when).")
 @overwrite_option
 @quiet_option
 @threads_option
 @friendly_errors
 def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n_sample, guidance, start, strength,
-         no_paste, samples, seed, margin, device, overwrite, quiet, threads) -> None:
+         no_paste, samples, seed, margin, device, no_record, overwrite, quiet, threads) -> None:
     """Fill the holes of IMAGE ... (files or folders) with a trained or shipped model.
 
     The hole is white in --mask, or transparent in each image's alpha channel.
     The model works on windows around the holes, so memory follows the hole
     area and images of any size can be filled; it is loaded once for all
     images. Known pixels come back exactly; each output keeps its input's mode,
-    bit depth and colour profile.
+    bit depth and colour profile, and a record of the fill is written beside it.
+    With several images, one that fails (a missing mask, an unreadable file) is
+    reported and the others go on; the command then ends with a summary and a
+    non-zero exit.
     """
     check_start(start, strength, sampler)
     files, to_folder = collect_images(images)
@@ -147,18 +155,23 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     from ..checkpoint import load_checkpoint
     from ..fill import SamplerConfig, sampler_plan
     from ..io import join_alpha, read_image, read_mask, split_alpha, write_image
-    from ..windows import MARGIN, fill_windows
+    from ..record import intervention_record, model_summary, sampler_summary, write_record
     from ..shipped import resolve_checkpoint
+    from ..windows import MARGIN, fill_windows
     from .common import resolve_device, set_threads
     from .progress import progress_disabled, step_bar
     from .outputs import check_writable
 
     set_threads(threads)
     dev = resolve_device(device)
-    known_all = None
-    if mask is not None:
+    known_all, mask_folder = None, mask is not None and Path(mask).is_dir()
+    if mask_folder:
+        for unmatched in unmatched_masks(files, Path(mask)):
+            click.echo(f"warning: the mask {unmatched} matches no image", err=True)
+    elif mask is not None:
         known_all = read_mask(mask, size=_check_sizes(files))
-    ckpt = load_checkpoint(resolve_checkpoint(checkpoint))
+    model_path = resolve_checkpoint(checkpoint)
+    ckpt = load_checkpoint(model_path)
     given = {"eta": eta, "jump_length": jump_length, "jump_n_sample": jump_n_sample}
     sampler_config = SamplerConfig.chosen(sampler, steps, paste=not no_paste, guidance=guidance, start=start,
                                           strength=strength, **{k: v for k, v in given.items() if v is not None})
@@ -166,21 +179,62 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     sampler_plan(ckpt.config, sampler_config)  # a sampler the model cannot run fails now
     model = ckpt.network(device=dev)
     say = (lambda text: None) if quiet else click.echo
+    record_model = None if no_record else model_summary(checkpoint, model_path, ckpt)
+    record_sampler = None if no_record or ckpt.config.method == "regression" else sampler_summary(
+        sampler_config.resolved(ckpt.config.method, unconditional=ckpt.config.unconditional))
+    failed = []
     for path, group in zip(files, paths):
-        x, info = read_image(path)
-        known = known_all if known_all is not None else split_alpha(x, info, name=str(path))[1]
-        colour = x if known_all is not None else x[:, :-1]
-        if colour.shape[1] != ckpt.config.model.image_channels:
-            alpha = " (alpha is the mask here, not a channel)" if known_all is None else ""
-            raise ValueError(f"{path} has {colour.shape[1]} channels{alpha} but the model was trained on "
-                             f"{ckpt.config.model.image_channels}")
-        check_writable(group, [info] * len(group))
-        with step_bar(path.name, disable=True if ckpt.config.method == "regression" else progress_disabled(quiet)) \
-                as progress:
-            result = fill_windows(model, ckpt.config, colour, known, margin=margin, sampler=sampler_config,
-                                  samples=samples, generator=torch.Generator(dev).manual_seed(seed),
-                                  progress=progress)
-        for target, filled in zip(group, result[:, 0]):
-            image = filled if known_all is not None else join_alpha(filled, x, known)
-            write_image(image, target, info)
-            say(f"wrote {target}")
+        try:
+            mask_file = mask_for(path, Path(mask)) if mask_folder else None if mask is None else Path(mask)
+            x, info = read_image(path)
+            if mask_folder:
+                known = read_mask(mask_file, size=tuple(x.shape[-2:]))
+            else:
+                known = known_all if known_all is not None else split_alpha(x, info, name=str(path))[1]
+            colour = x if mask_file is not None else x[:, :-1]
+            if colour.shape[1] != ckpt.config.model.image_channels:
+                alpha = " (alpha is the mask here, not a channel)" if mask_file is None else ""
+                raise ValueError(f"{path} has {colour.shape[1]} channels{alpha} but the model was trained on "
+                                 f"{ckpt.config.model.image_channels}")
+            check_writable(group, [info] * len(group))
+            with step_bar(path.name, disable=True if ckpt.config.method == "regression" else progress_disabled(quiet)) \
+                    as progress:
+                result = fill_windows(model, ckpt.config, colour, known, margin=margin, sampler=sampler_config,
+                                      samples=samples, generator=torch.Generator(dev).manual_seed(seed),
+                                      progress=progress)
+            for s, (target, filled) in enumerate(zip(group, result[:, 0])):
+                image = filled if mask_file is not None else join_alpha(filled, x, known)
+                write_image(image, target, info)
+                if not no_record:
+                    write_record(intervention_record(output=target, image=path, known=known, mask=mask_file,
+                                                     model=record_model, seed=seed, sampler=record_sampler,
+                                                     command=sys.argv, sample=s), target)
+                say(f"wrote {target}")
+        except (ValueError, OSError) as exc:
+            if len(files) == 1:
+                raise
+            failed.append((path, str(exc).splitlines()[0]))
+            click.echo(f"failed {path}: {failed[-1][1]}", err=True)
+    if len(files) > 1:
+        say(f"filled {len(files) - len(failed)} of {len(files)} images")
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(files)} images failed: "
+                                   + "; ".join(f"{p.name} ({why})" for p, why in failed))
+
+
+def mask_for(image: Path, folder: Path) -> Path:
+    """The mask of ``image`` in ``folder``: the file of the same stem with an image extension."""
+    found = [folder / f"{image.stem}{s}" for s in IMAGE_SUFFIXES if (folder / f"{image.stem}{s}").is_file()]
+    if not found:
+        raise ValueError(f"no mask for {image.name} in {folder} (a file named {image.stem} with an image "
+                         "extension)")
+    if len(found) > 1:
+        raise ValueError(f"two masks for {image.name} in {folder}: {found[0].name} and {found[1].name}")
+    return found[0]
+
+
+def unmatched_masks(images: list[Path], folder: Path) -> list[Path]:
+    """The masks of ``folder`` whose name matches none of ``images``."""
+    stems = {p.stem for p in images}
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                  and not p.name.startswith(".") and p.stem not in stems)
