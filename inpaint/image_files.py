@@ -26,7 +26,7 @@ import struct
 import warnings
 import zlib
 from typing import BinaryIO
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,8 @@ class Decoded:
 
     ``mode`` is the Pillow mode of the file as opened (``"RGB"`` for 16-bit RGB too;
     ``bits`` tells the depth), ``icc`` its ICC profile, ``transparency`` whether a
-    palette image had transparency (read as RGBA).
+    palette image had transparency (read as RGBA), ``metadata`` its EXIF, XMP and DPI
+    (:func:`carried_metadata`; files Pillow decodes).
     """
 
     array: np.ndarray
@@ -63,6 +64,28 @@ class Decoded:
     bits: int
     icc: bytes | None = None
     transparency: bool = False
+    metadata: dict = field(default_factory=dict)
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def carried_metadata(im: Image.Image) -> dict:
+    """What an output carries over from its input besides the ICC profile: ``exif`` (bytes, its orientation
+    set to 1, since the pixels are read upright), ``xmp`` (bytes) and ``dpi`` (x, y), those the file has."""
+    meta = {}
+    if im.info.get("exif"):
+        exif = Image.Exif()
+        exif.load(im.info["exif"])
+        if EXIF_ORIENTATION in exif:
+            exif[EXIF_ORIENTATION] = 1
+        meta["exif"] = exif.tobytes()
+    xmp = im.info.get("xmp") or im.info.get("XML:com.adobe.xmp")
+    if xmp:
+        meta["xmp"] = xmp.encode() if isinstance(xmp, str) else bytes(xmp)
+    if im.info.get("dpi"):
+        meta["dpi"] = tuple(float(v) for v in im.info["dpi"])
+    return meta
 
 
 # --- memory and size checks -----------------------------------------------------------------
@@ -227,7 +250,8 @@ def _decode_png16(path: Path, im: Image.Image) -> Decoded:
         array = array[..., [0, 3]]
     else:
         array = cv2.cvtColor(array, cv2.COLOR_BGRA2RGBA if array.shape[2] == 4 else cv2.COLOR_BGR2RGB)
-    return Decoded(_orient(array, _orientation(im)), mode, 16, im.info.get("icc_profile"))
+    return Decoded(_orient(array, _orientation(im)), mode, 16, im.info.get("icc_profile"),
+                   metadata=carried_metadata(im))
 
 
 _TIFF_PHOTOMETRIC = {1: "grey", 2: "rgb"}  # MINISBLACK, RGB
@@ -310,7 +334,7 @@ def decode(path: PathLike, pillow_mode) -> Decoded:
             return _decode_png16(path, im)
     im = open_pillow(path)
     array, mode, bits, transparency = pillow_mode(im, path)
-    return Decoded(array, mode, bits, im.info.get("icc_profile"), transparency)
+    return Decoded(array, mode, bits, im.info.get("icc_profile"), transparency, carried_metadata(im))
 
 
 def image_size(path: PathLike) -> tuple[int, int]:
@@ -382,7 +406,7 @@ def _png16_bytes(array: np.ndarray, icc: bytes | None) -> bytes:
 
 
 def encode(array: np.ndarray, path: PathLike | BinaryIO, mode: str, bits: int, icc: bytes | None = None, *,
-           format: str | None = None) -> None:
+           format: str | None = None, metadata: dict | None = None) -> None:
     """Write samples ``array`` (H, W, C) to ``path`` atomically, in the format of its extension, or to a
     binary file object (``format``, default PNG), e.g. a ``BytesIO`` for an HTTP response.
 
@@ -390,7 +414,10 @@ def encode(array: np.ndarray, path: PathLike | BinaryIO, mode: str, bits: int, i
     ``"RGBA"``, ``"I;16"``); ``bits`` 8 or 16. TIFF goes through tifffile, 16-bit
     colour PNG through OpenCV (16-bit grey + alpha as RGBA, which OpenCV can
     write), everything else through Pillow. ``icc`` is embedded where the format
-    has room for it (PNG, TIFF, JPEG, WebP).
+    has room for it (PNG, TIFF, JPEG, WebP); ``metadata`` (:func:`carried_metadata`)
+    where Pillow writes: EXIF (PNG, JPEG, WebP), XMP (PNG, JPEG, WebP) and DPI (PNG,
+    JPEG).  The TIFF (tifffile) and 16-bit colour PNG (OpenCV) writers keep the ICC
+    profile only.
     """
     stream = hasattr(path, "write")
     if not stream:
@@ -422,4 +449,23 @@ def encode(array: np.ndarray, path: PathLike | BinaryIO, mode: str, bits: int, i
     if mode == "1":
         im = im.convert("1", dither=Image.Dither.NONE)  # threshold at 128
     options = {"icc_profile": icc} if icc and fmt in ("PNG", "JPEG", "WEBP", "TIFF") else {}
+    options |= _metadata_options(fmt, metadata or {})
     emit(lambda f: im.save(f, format=fmt, **options))
+
+
+def _metadata_options(fmt: str, metadata: dict) -> dict:
+    """Pillow's save options that write ``metadata`` in format ``fmt``."""
+    options = {}
+    if metadata.get("exif") and fmt in ("PNG", "JPEG", "WEBP", "TIFF"):
+        options["exif"] = metadata["exif"]
+    if metadata.get("dpi") and fmt in ("PNG", "JPEG", "TIFF"):
+        options["dpi"] = metadata["dpi"]
+    if metadata.get("xmp") and fmt in ("JPEG", "WEBP"):
+        options["xmp"] = metadata["xmp"]
+    elif metadata.get("xmp") and fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", metadata["xmp"].decode("utf-8", "replace"))
+        options["pnginfo"] = info
+    return options

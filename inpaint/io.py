@@ -69,6 +69,9 @@ class ImageInfo:
         Palette images only: whether the palette had transparency (read as RGBA).
     icc_profile : bytes or None
         The file's ICC colour profile, written back into the output.
+    metadata : dict
+        The file's EXIF (orientation reset to upright), XMP and DPI, written back where
+        the output's format and writer have room (:func:`inpaint.image_files.encode`).
     """
 
     mode: str
@@ -76,6 +79,7 @@ class ImageInfo:
     size: tuple[int, int]
     transparency: bool = False
     icc_profile: bytes | None = field(default=None, repr=False)
+    metadata: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         tensor_mode = _tensor_mode(self.mode, self.transparency)
@@ -204,7 +208,8 @@ def read_image(path: PathLike) -> tuple[torch.Tensor, ImageInfo]:
     path = Path(path)
     decoded = decode(path, _pillow_samples)
     size = decoded.array.shape[:2]
-    info = ImageInfo(decoded.mode, decoded.bits, (int(size[0]), int(size[1])), decoded.transparency, decoded.icc)
+    info = ImageInfo(decoded.mode, decoded.bits, (int(size[0]), int(size[1])), decoded.transparency, decoded.icc,
+                     decoded.metadata)
     return _to_tensor(decoded.array, decoded.bits), info
 
 
@@ -250,7 +255,8 @@ def write_image(tensor: torch.Tensor, path: PathLike | BinaryIO, info: ImageInfo
         raise ValueError(f"tensor has {c} channels but {path} is to be written as mode "
                          f"{info.mode!r}, which reads as {info.channels}")
     mode = "1" if info.mode == "1" else _tensor_mode(info.mode, info.transparency)
-    encode(_to_array(chw, info.bits), path, mode, info.bits, info.icc_profile, format=format)
+    encode(_to_array(chw, info.bits), path, mode, info.bits, info.icc_profile, format=format,
+           metadata=info.metadata)
 
 
 def read_mask(path: PathLike, *, size: tuple[int, int] | None = None) -> torch.Tensor:

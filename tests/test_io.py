@@ -341,3 +341,23 @@ def test_images_and_masks_write_to_a_file_object_as_they_write_to_a_png_file(tmp
     write_image(x, buffer, format="TIFF")
     (tmp_path / "b.tif").write_bytes(buffer.getvalue())
     assert read_image(tmp_path / "b.tif")[0].shape == x.shape
+
+
+def test_exif_xmp_and_dpi_are_carried_to_the_output_with_the_orientation_made_upright(tmp_path):
+    from PIL import Image
+
+    from inpaint.io import read_image, write_image
+
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F] = 6, "ScanCo"  # rotated a quarter turn; the maker
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
+    Image.new("RGB", (8, 6), (10, 20, 30)).save(tmp_path / "in.jpg", exif=exif.tobytes(), dpi=(300, 300), xmp=xmp)
+    x, info = read_image(tmp_path / "in.jpg")
+    assert x.shape[-2:] == (8, 6)  # upright
+    for name in ("out.png", "out.jpg", "out.webp"):
+        write_image(x, tmp_path / name, info)
+        out = Image.open(tmp_path / name)
+        assert out.getexif().get(0x010F) == "ScanCo" and out.getexif().get(0x0112) == 1, name
+        if name != "out.webp":  # WebP has no DPI field
+            assert round(out.info["dpi"][0]) == 300, name
+            assert xmp.decode() in str(out.info.get("xmp") or out.info.get("XML:com.adobe.xmp")), name
