@@ -61,7 +61,7 @@ __all__ = sorted([*_MODULE_OF, "shipped"])
 
 PUBLIC_MODULES = ("baselines", "budget", "checkpoint", "compare", "config", "diffusion", "dpm_solver", "evaluate",
                   "fill", "guide", "inference", "io", "mask_sets", "masks", "metrics", "patches", "prior", "regression",
-                  "record", "report", "restore", "sampling", "schedule", "shipped", "train", "unet", "windows")
+                  "record", "report", "restore", "sampling", "schedule", "shipped", "tile", "train", "unet", "windows")
 """The library's modules, which ``inpaint.<name>`` reaches without an import statement; their names without a
 leading underscore are the library's interface."""
 INTERNAL_MODULES = ("atomic", "image_files", "memory", "orientation", "perceptual", "precision", "shards", "cli")

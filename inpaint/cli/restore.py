@@ -16,7 +16,7 @@ from ..prior import init_for
 from ..restore import DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from ..shipped import resolve_checkpoint
 from ..unet import LEARNED_METHODS
-from .common import (check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
+from .common import (Interrupted, check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
                      resolve_device, set_threads, threads_option)
 from .outputs import check_writable
 from .sampler_options import START_HELP, START_NAMES, STEPS_HELP, STRENGTH_HELP, check_start
@@ -121,7 +121,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
         )
     except KeyboardInterrupt:
         kept = f"; the model so far is in {save_checkpoint}" if save_checkpoint else ""
-        raise click.ClickException(f"interrupted, nothing written{kept}") from None
+        raise Interrupted(f"interrupted, nothing written{kept}") from None
     finally:
         bar.close()
         fill_bar.close()

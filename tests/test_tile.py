@@ -1,0 +1,44 @@
+"""Seamless tiles: the band across the wrap seams is re-synthesized, every other pixel kept, the seam fades."""
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from inpaint.checkpoint import load_checkpoint
+from inpaint.cli import cli
+from inpaint.io import read_image
+from inpaint.shipped import checkpoint, texture
+from inpaint.tile import make_tileable, seam_energy, seam_known
+
+
+def cork_crop(size=96):
+    x, _ = read_image(texture("cork"))
+    return x[..., 40:40 + size, 200:200 + size].contiguous()
+
+
+def test_only_the_band_changes_and_the_seam_becomes_like_the_rest():
+    x = cork_crop()
+    ckpt = load_checkpoint(checkpoint("cork/regression"))
+    out = make_tileable(ckpt.network(), ckpt.config, x, band=8)
+    H, W = x.shape[-2:]
+    keep = torch.roll(seam_known(H, W, 8), (-(H // 2), -(W // 2)), dims=(-2, -1)).expand_as(x)
+    assert torch.equal(out[keep], x[keep]) and not torch.equal(out, x)
+    before, after = seam_energy(x), seam_energy(out)
+    assert before > 1.5 and abs(after - 1) < abs(before - 1), (before, after)
+
+
+def test_a_band_wider_than_the_image_is_refused():
+    with pytest.raises(ValueError, match="band"):
+        seam_known(16, 16, 16)
+
+
+def test_tile_command_writes_the_tile_and_its_2x2_preview(tmp_path):
+    Image.fromarray(((cork_crop(64)[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)).save(
+        tmp_path / "t.png")
+    result = CliRunner().invoke(cli, ["tile", str(tmp_path / "t.png"), "--checkpoint", "cork/regression", "--band", "8",
+                                      "--out", str(tmp_path / "o.png"), "--preview", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    assert "seam energy" in result.output
+    assert Image.open(tmp_path / "o.png").size == (64, 64) and Image.open(tmp_path / "p.png").size == (128, 128)
