@@ -59,7 +59,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted([*_MODULE_OF, "shipped"])
 
 
-PUBLIC_MODULES = ("baselines", "budget", "checkpoint", "compare", "config", "diffusion", "dpm_solver", "evaluate",
+PUBLIC_MODULES = ("baselines", "budget", "checkpoint", "compare", "config", "diffusion", "dpm_solver", "evaluate", "extend",
                   "fill", "guide", "inference", "io", "mask_sets", "masks", "metrics", "patches", "prior", "regression",
                   "record", "report", "restore", "sampling", "schedule", "shipped", "tile", "train", "unet", "windows")
 """The library's modules, which ``inpaint.<name>`` reaches without an import statement; their names without a

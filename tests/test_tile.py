@@ -42,3 +42,32 @@ def test_tile_command_writes_the_tile_and_its_2x2_preview(tmp_path):
     assert result.exit_code == 0, result.output
     assert "seam energy" in result.output
     assert Image.open(tmp_path / "o.png").size == (64, 64) and Image.open(tmp_path / "p.png").size == (128, 128)
+
+
+def test_extend_keeps_the_image_and_grows_it_cell_by_cell(tmp_path):
+    from inpaint.extend import extend, extension_cells
+
+    x = cork_crop(48)
+    ckpt = load_checkpoint(checkpoint("cork/regression"))
+    cells, calls = extension_cells(48, 48, 64, 80, cell=32), []
+    out = extend(ckpt.network(), ckpt.config, x, 64, 80, cell=32, progress=lambda d, t: calls.append((d, t)))
+    assert out.shape == (1, 3, 64, 80) and torch.equal(out[..., :48, :48], x)
+    assert calls[-1] == (len(cells), len(cells)) and bool(torch.isfinite(out).all())
+    grown = out.clone()
+    grown[..., :48, :48] = 0
+    assert (grown[..., 48:, :].abs().mean() > 0.05) and (grown[..., :, 48:].abs().mean() > 0.05)  # filled, not black
+    with pytest.raises(ValueError, match="smaller"):
+        extension_cells(48, 48, 40, 80)
+
+
+def test_extend_command_refuses_a_smaller_size_and_writes_the_larger_texture(tmp_path):
+    Image.fromarray(((cork_crop(48)[0].permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8)).save(
+        tmp_path / "t.png")
+    run = CliRunner().invoke
+    result = run(cli, ["extend", str(tmp_path / "t.png"), "--size", "32x32", "--out", str(tmp_path / "o.png"),
+                       "--checkpoint", "cork/regression"])
+    assert result.exit_code != 0 and "smaller" in result.output
+    result = run(cli, ["extend", str(tmp_path / "t.png"), "--size", "80x64", "--cell", "32", "--out",
+                       str(tmp_path / "o.png"), "--checkpoint", "cork/regression"])
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "o.png").size == (80, 64)

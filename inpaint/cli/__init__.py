@@ -32,7 +32,8 @@ COMMANDS = {
     "merge": ("inpaint.cli.compare:merge", "Write the report of a compare run split with --shard from the parts in OUT/parts."),
     "restore": ("inpaint.cli.restore:restore", "Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels."),
     "serve": ("inpaint.cli.serve:serve", "A local page to paint a hole in IMAGE, fill it, and compare methods."),
-    "tile": ("inpaint.cli.tile:tile", "Make IMAGE tile seamlessly: re-synthesize a band across its wrap seams, keep every other pixel."),
+    "extend": ("inpaint.cli.synthesis:extend", "Grow the texture IMAGE to --size by outpainting, cell by cell, with a model of IMAGE; its pixels stay."),
+    "tile": ("inpaint.cli.synthesis:tile", "Make IMAGE tile seamlessly: re-synthesize a band across its wrap seams, keep every other pixel."),
     "train-texture": ("inpaint.cli.train:train_texture",
                       "Train models on random crops of one texture IMAGE (a file, or a shipped texture such as cork)."),
 }
@@ -41,7 +42,7 @@ COMMANDS = {
 GROUPS = (
     ("Restore a damaged image", ("restore",)),
     ("Fill holes in a texture", ("train-texture", "fill")),
-    ("Make a texture", ("tile",)),
+    ("Make a texture", ("tile", "extend")),
     ("Try it", ("demo", "serve")),
     ("Evaluate", ("compare", "merge", "masks")),
     ("Inspect", ("info",)),

@@ -1,0 +1,70 @@
+"""Larger textures: grow an image to a larger size by outpainting, cell by cell, with a model of the texture.
+
+The image sits in the top-left corner of the larger canvas; the rest is cut into square cells, filled in
+reading order, each on a window around it (:func:`inpaint.windows.plan_windows`) that holds what is known so
+far: the image and the cells filled before it.  So every new cell continues pixels that exist, and the
+model's receptive field, not the canvas, bounds what one step must invent.  The image's pixels stay exact.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .config import TrainConfig
+from .fill import SamplerConfig
+from .patches import Box
+from .sampling import Progress
+from .windows import MARGIN, fill_windows, plan_windows
+
+__all__ = ["DEFAULT_CELL", "extend", "extension_cells"]
+
+DEFAULT_CELL = 64
+"""Side in pixels of the cells the canvas is grown by."""
+
+
+def extension_cells(height: int, width: int, new_height: int, new_width: int, cell: int = DEFAULT_CELL) -> list[Box]:
+    """The cells that grow an image of ``height`` x ``width`` into ``new_height`` x ``new_width``, in reading
+    order, each clipped to the canvas and holding at least one new pixel.
+
+    Examples
+    --------
+    >>> [(b.top, b.left, b.height, b.width) for b in extension_cells(4, 4, 6, 8, cell=4)]
+    [(0, 4, 4, 4), (4, 0, 2, 4), (4, 4, 2, 4)]
+    """
+    if new_height < height or new_width < width:
+        raise ValueError(f"the new size {new_width}x{new_height} is smaller than the image's {width}x{height}")
+    if cell < 1:
+        raise ValueError(f"the cell must be at least 1 pixel, got {cell}")
+    cells = []
+    for top in range(0, new_height, cell):
+        for left in range(0, new_width, cell):
+            h, w = min(cell, new_height - top), min(cell, new_width - left)
+            if top + h > height or left + w > width:
+                cells.append(Box(top, left, h, w))
+    return cells
+
+
+def extend(model: nn.Module, config: TrainConfig, image: Tensor, new_height: int, new_width: int, *,
+           cell: int = DEFAULT_CELL, margin: int = MARGIN, sampler: SamplerConfig = SamplerConfig(),
+           generator: torch.Generator | None = None, progress: Progress | None = None) -> Tensor:
+    """``image`` (1, C, H, W) in [-1, 1] grown to (1, C, new_height, new_width) by the ``config`` model, its
+    own pixels exact in the top-left corner."""
+    if image.ndim != 4 or image.shape[0] != 1:
+        raise ValueError(f"image must have shape (1, C, H, W), got {tuple(image.shape)}")
+    H, W = image.shape[-2:]
+    cells = extension_cells(H, W, new_height, new_width, cell)
+    canvas = image.new_zeros(1, image.shape[1], new_height, new_width)
+    canvas[..., :H, :W] = image
+    known = torch.zeros(1, 1, new_height, new_width, dtype=torch.bool)
+    known[..., :H, :W] = True
+    for i, box in enumerate(cells):
+        only = torch.ones_like(known)
+        only[..., box.top:box.top + box.height, box.left:box.left + box.width] = False
+        windows = plan_windows(only, margin=margin, multiple=config.model.multiple)
+        canvas = fill_windows(model, config, canvas, known, windows=windows, sampler=sampler,
+                              generator=generator)[0]
+        known[..., box.top:box.top + box.height, box.left:box.left + box.width] = True
+        if progress is not None:
+            progress(i + 1, len(cells))
+    return canvas
