@@ -239,10 +239,15 @@ async def upload_image(request: Request) -> Response:
     return JSONResponse(record, status_code=201)
 
 
-async def image_preview(request: Request) -> Response:
+async def _preview(request: Request, store: str) -> Response:
+    """The 8-bit PNG of an image or a result (``store``: 'images' or 'results')."""
     server = _server(request)
-    item = server.images.get(request.path_params["id"], "image")
+    item = getattr(server, store).get(request.path_params["id"], store[:-1])
     return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+
+
+async def image_preview(request: Request) -> Response:
+    return await _preview(request, "images")
 
 
 async def alpha_mask(request: Request) -> Response:
@@ -310,9 +315,7 @@ async def result_file(request: Request) -> Response:
 
 
 async def result_preview(request: Request) -> Response:
-    server = _server(request)
-    item = server.results.get(request.path_params["id"], "result")
-    return Response(await run_in_threadpool(server.preview, item.pixels), media_type="image/png")
+    return await _preview(request, "results")
 
 
 async def result_mask(request: Request) -> Response:

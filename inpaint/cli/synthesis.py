@@ -38,6 +38,11 @@ def model_of_image(x, image: str, checkpoint: str | None, minutes: float, init: 
         bar.close()
 
 
+def output_options(fn):
+    """--overwrite, --quiet, --threads, and one-line errors."""
+    return overwrite_option(quiet_option(threads_option(friendly_errors(fn))))
+
+
 def model_options(fn):
     """--checkpoint, --minutes, --seed, --device, --init: where the model of the texture comes from."""
     for option in reversed([
@@ -63,10 +68,7 @@ def model_options(fn):
               help="Width in pixels of the band re-synthesized across each seam.")
 @click.option("--preview", default=None, help="Also write the result tiled 2x2 to this file, to look at the seams.")
 @model_options
-@overwrite_option
-@quiet_option
-@threads_option
-@friendly_errors
+@output_options
 def tile(image, out, band, preview, checkpoint, minutes, seed, device, init, overwrite, quiet, threads) -> None:
     """Make IMAGE tile seamlessly: re-synthesize a band across its wrap seams, keep every other pixel.
 
@@ -95,10 +97,7 @@ def tile(image, out, band, preview, checkpoint, minutes, seed, device, init, ove
 @click.option("--cell", type=click.IntRange(min=8), default=64, show_default=True,
               help="Side of the cells the canvas grows by, each filled from what is known around it.")
 @model_options
-@overwrite_option
-@quiet_option
-@threads_option
-@friendly_errors
+@output_options
 def extend(image, size, out, cell, checkpoint, minutes, seed, device, init, overwrite, quiet, threads) -> None:
     """Grow the texture IMAGE to --size by outpainting, cell by cell, with a model of IMAGE; its pixels stay.
 
