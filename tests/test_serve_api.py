@@ -235,3 +235,19 @@ def test_the_image_given_at_start_is_offered_to_the_page(tmp_path):
         assert c.get(f"/api/images/{record['id']}/preview.png").status_code == 200
     with pytest.raises(ValueError, match="more than the 100"):
         create_app(image=tmp_path / "start.png", limits=Limits(max_pixels=100))
+
+
+def test_a_result_becomes_the_image_of_a_second_pass_keeping_its_bit_depth(client):
+    import cv2
+
+    original = (cork().astype(np.uint16) * 257).astype(np.uint16)
+    ok, data = cv2.imencode(".png", cv2.cvtColor(original, cv2.COLOR_RGB2BGR))
+    record = upload(client, data.tobytes(), "deep.png").json()
+    first = run_job(client, record["id"], hole_mask(), method="telea")
+    used = client.post(f"/api/results/{first['result']}/use")
+    assert used.status_code == 201
+    image = used.json()
+    assert image["id"] != record["id"] and image["bits"] == 16 and image["name"] == "deep.png"
+    second = run_job(client, image["id"], hole_mask(), method="patchmatch")
+    assert second["state"] == "done"
+    _error(client.post("/api/results/0123456789abcdef/use"), 404, "no result")

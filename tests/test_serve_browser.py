@@ -197,3 +197,57 @@ def test_paint_fill_compare_and_download_in_a_browser(server, browser, tmp_path)
     (tmp_path / "timings.json").write_text(json.dumps(timings, indent=1))
     print(f"click on Fill to result on the page (s): {timings}; screenshot {tmp_path / 'serve.png'}")
     page.close()
+
+
+def test_redo_shortcut_help_panning_and_using_a_result_in_a_browser(server, browser, tmp_path):
+    Image.fromarray(cork_crop()).save(tmp_path / "cork-crop.png")
+    page = new_page(browser, server)
+    open_image(page, tmp_path / "cork-crop.png")
+    painted = "(() => { const d = document.getElementById('mask-canvas').getContext('2d')" \
+              ".getImageData(0, 0, 128, 128).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; " \
+              "return n; })()"
+    paint_stroke(page)
+    stroked = page.evaluate(painted)
+    assert stroked > 0
+    page.keyboard.press("Control+z")
+    assert page.evaluate(painted) == 0
+    page.keyboard.press("Control+Shift+Z")
+    assert page.evaluate(painted) == stroked
+    page.click("#undo")
+    page.click("#redo")
+    assert page.evaluate(painted) == stroked
+    # undo keeps the changed rectangle only: one stroke across half the image costs less than two full copies
+    assert page.evaluate("window.inpaintPage.undoBytes()") < 2 * 128 * 128 * 4
+
+    page.keyboard.press("?")
+    assert page.locator("#shortcuts").is_visible() and "redo" in page.locator("#shortcuts").text_content()
+    page.keyboard.press("Escape")
+    assert not page.locator("#shortcuts").is_visible()
+
+    for _ in range(12):  # zoom in until the image is much wider than the editor, which then scrolls
+        if page.evaluate("(() => { const e = document.getElementById('editor'); "
+                         "return e.scrollWidth > e.clientWidth + 400 && e.scrollHeight > e.clientHeight; })()"):
+            break
+        page.click("#zoom-in")
+    page.evaluate("document.getElementById('editor').scrollLeft = 0")
+    box = page.locator("#editor").bounding_box()
+    before = page.evaluate(painted)
+    page.keyboard.down(" ")
+    page.mouse.move(box["x"] + 300, box["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 100, box["y"] + 200, steps=5)
+    page.mouse.up()
+    page.keyboard.up(" ")
+    assert page.evaluate("document.getElementById('editor').scrollLeft") > 100  # the view moved
+    assert page.evaluate(painted) == before  # and nothing was painted
+    page.click("#zoom-fit")
+
+    page.select_option("#method", "telea")
+    fill_and_wait(page, 0)
+    page.click("#cards .card:nth-child(1) button.use")
+    page.wait_for_function("document.getElementById('status').textContent.includes('is now the image')")
+    assert page.evaluate(painted) == 0  # a fresh hole on the filled image
+    paint_stroke(page)
+    fill_and_wait(page, 0)  # the second pass fills the filled image
+    assert page.locator("#message").text_content() == ""
+    page.close()

@@ -5,14 +5,16 @@
 
 const $ = (id) => document.getElementById(id);
 const MAX_CARDS = 4;
-const UNDO_DEPTH = 30;
+const UNDO_DEPTH = 100;  // changes kept; each holds only the rectangle it changed, so memory follows the strokes
 const COMPARE_WIDTH = 448;  // px: the before / after view enlarges smaller images up to this
 
 const state = {
   image: null,        // the server's record of the open image: id, name, width, height, mode, bits
   tool: "paint",
   zoom: 1,
-  undo: [],
+  undo: [],           // {box, before, after}: the changed rectangle of the hole, before and after the change
+  redo: [],
+  pending: null,      // the whole hole at the start of a change, until the change ends
   maskVersion: 0,     // bumped on every change of the hole: fills of one hole are compared side by side
   job: null,          // {id, started, before, maskVersion}
   cards: [],          // {result, label, seconds, clientMs, before, maskVersion, el}
@@ -70,6 +72,7 @@ async function showImage(record) {
   for (const canvas of [imageCanvas, maskCanvas]) { canvas.width = record.width; canvas.height = record.height; }
   imageCanvas.getContext("2d").drawImage(img, 0, 0);
   state.undo = [];
+  state.redo = [];
   touchMask();
   $("hint").hidden = true;
   $("image-info").textContent = `${record.name}: ${record.width}x${record.height}, ${record.mode}, ${record.bits}-bit`;
@@ -88,21 +91,66 @@ async function showImage(record) {
 
 function touchMask() { state.maskVersion += 1; }
 
-function pushUndo() {
-  state.undo.push(mask.getImageData(0, 0, maskCanvas.width, maskCanvas.height));
+function beginChange() {
+  state.pending = mask.getImageData(0, 0, maskCanvas.width, maskCanvas.height);
+}
+
+function endChange() {
+  // Keep only the rectangle the change touched, before and after: undo costs what was painted, not the image.
+  const before = state.pending;
+  state.pending = null;
+  if (!before) return;
+  const after = mask.getImageData(0, 0, maskCanvas.width, maskCanvas.height);
+  const box = changedBox(before, after);
+  if (!box) return;
+  state.undo.push({ box, before: crop(before, box), after: crop(after, box) });
   if (state.undo.length > UNDO_DEPTH) state.undo.shift();
+  state.redo = [];
+  touchMask();
+}
+
+function changedBox(a, b) {
+  const x = new Uint32Array(a.data.buffer), y = new Uint32Array(b.data.buffer), w = a.width;
+  let top = -1, bottom = -1, left = w, right = -1;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] === y[i]) continue;
+    const row = Math.floor(i / w), col = i % w;
+    if (top < 0) top = row;
+    bottom = row;
+    if (col < left) left = col;
+    if (col > right) right = col;
+  }
+  return top < 0 ? null : { x: left, y: top, w: right - left + 1, h: bottom - top + 1 };
+}
+
+function crop(data, box) {
+  const out = new ImageData(box.w, box.h);
+  for (let row = 0; row < box.h; row++) {
+    const start = ((box.y + row) * data.width + box.x) * 4;
+    out.data.set(data.data.subarray(start, start + box.w * 4), row * box.w * 4);
+  }
+  return out;
 }
 
 function undo() {
-  const last = state.undo.pop();
-  if (last) { mask.putImageData(last, 0, 0); touchMask(); }
+  const change = state.undo.pop();
+  if (change) { mask.putImageData(change.before, change.box.x, change.box.y); state.redo.push(change); touchMask(); }
+}
+
+function redo() {
+  const change = state.redo.pop();
+  if (change) { mask.putImageData(change.after, change.box.x, change.box.y); state.undo.push(change); touchMask(); }
+}
+
+function undoBytes() {
+  return state.undo.reduce((sum, c) => sum + c.before.data.length + c.after.data.length, 0);
 }
 
 function clearMask() {
   if (!state.image) return;
-  pushUndo();
+  beginChange();
   mask.clearRect(0, 0, maskCanvas.width, maskCanvas.height);
-  touchMask();
+  endChange();
 }
 
 function maskPng() {
@@ -134,9 +182,9 @@ async function maskFromUrl(url) {
     const hole = d[i] >= 128;
     d[i] = 255; d[i + 1] = 0; d[i + 2] = 0; d[i + 3] = hole ? 255 : 0;
   }
-  pushUndo();
+  beginChange();
   mask.putImageData(grey, 0, 0);
-  touchMask();
+  endChange();
 }
 
 async function loadMaskFile(file) {
@@ -192,14 +240,28 @@ function moveCursor(event) {
   cursor.style.top = `${event.clientY - rect.top}px`;
 }
 
+let panning = null;  // {x, y, left, top} while space is held and the pointer drags: the view moves, nothing paints
+let spaceHeld = false;
+
 maskCanvas.addEventListener("pointerdown", (event) => {
   if (!state.image || event.button !== 0) return;
   maskCanvas.setPointerCapture(event.pointerId);
-  pushUndo();
+  if (spaceHeld) {
+    const editor = $("editor");
+    panning = { x: event.clientX, y: event.clientY, left: editor.scrollLeft, top: editor.scrollTop };
+    return;
+  }
+  beginChange();
   last = imagePoint(event);
   stroke(last, last);
 });
 maskCanvas.addEventListener("pointermove", (event) => {
+  if (panning) {
+    const editor = $("editor");
+    editor.scrollLeft = panning.left - (event.clientX - panning.x);
+    editor.scrollTop = panning.top - (event.clientY - panning.y);
+    return;
+  }
   moveCursor(event);
   if (last === null) return;
   const point = imagePoint(event);
@@ -207,7 +269,10 @@ maskCanvas.addEventListener("pointermove", (event) => {
   last = point;
 });
 for (const type of ["pointerup", "pointercancel"]) {
-  maskCanvas.addEventListener(type, () => { if (last !== null) { last = null; touchMask(); } });
+  maskCanvas.addEventListener(type, () => {
+    panning = null;
+    if (last !== null) { last = null; endChange(); }
+  });
 }
 maskCanvas.addEventListener("pointerleave", () => { $("cursor").style.display = "none"; });
 
@@ -346,6 +411,7 @@ async function addCard(card) {
   el.innerHTML = `<img alt=""><p class="title"></p><p class="muted time"></p>
     <div class="links"><a class="download" href="/api/results/${card.result}.png">Result PNG</a>
     <a class="download-mask" href="/api/results/${card.result}/mask.png">Mask PNG</a>
+    <button class="use" title="Make this result the image and go on working on it">Use this result</button>
     <button class="remove" title="Remove">&times;</button></div>`;
   el.querySelector("img").src = `/api/results/${card.result}/preview.png`;
   el.querySelector(".title").textContent = card.label;
@@ -354,11 +420,24 @@ async function addCard(card) {
   el.querySelector(".download-mask").setAttribute("download", `${stem}-mask.png`);
   el.addEventListener("click", (event) => { if (!event.target.closest("a, button")) showCard(card); });
   el.querySelector(".remove").addEventListener("click", () => removeCard(card));
+  el.querySelector(".use").addEventListener("click", () => useResult(card));
   card.el = el;
   state.cards.push(card);
   $("cards").append(el);
   $("results").hidden = false;
   await showCard(card);
+}
+
+async function useResult(card) {
+  // The fill becomes the image (in its own mode and bit depth, on the server): a next pass starts from it.
+  clearMessage();
+  try {
+    const response = await api(`/api/results/${card.result}/use`, { method: "POST" });
+    await showImage(await response.json());
+    say(`${card.label}'s result is now the image; paint the next hole.`);
+  } catch (e) {
+    fail(`Cannot use that result: ${e.message}`);
+  }
 }
 
 function removeCard(card) {
@@ -401,6 +480,8 @@ $("paint").addEventListener("click", () => setTool("paint"));
 $("erase").addEventListener("click", () => setTool("erase"));
 $("brush").addEventListener("input", () => { $("brush-size").textContent = $("brush").value; });
 $("undo").addEventListener("click", undo);
+$("redo").addEventListener("click", redo);
+$("help").addEventListener("click", toggleHelp);
 $("clear").addEventListener("click", clearMask);
 $("zoom-in").addEventListener("click", () => setZoom(state.zoom >= 1 ? Math.floor(state.zoom) + 1 : state.zoom * 2));
 $("zoom-out").addEventListener("click", () => setZoom(state.zoom > 1 ? Math.ceil(state.zoom) - 1 : state.zoom / 2));
@@ -416,9 +497,21 @@ editor.addEventListener("drop", (e) => {
   e.preventDefault();
   if (e.dataTransfer.files[0]) openFile(e.dataTransfer.files[0]);
 });
+function toggleHelp() {
+  const dialog = $("shortcuts");
+  if (dialog.open) dialog.close(); else dialog.showModal();
+}
+
+document.addEventListener("keyup", (e) => {
+  if (e.key === " ") { spaceHeld = false; $("editor").classList.remove("panning"); }
+});
 document.addEventListener("keydown", (e) => {
   if (e.target.matches("input, select, textarea")) return;
-  if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); }
+  if (e.key === " ") { e.preventDefault(); spaceHeld = true; $("editor").classList.add("panning"); return; }
+  const redoKey = (e.ctrlKey || e.metaKey) && (e.key.toLowerCase() === "y" || (e.shiftKey && e.key.toLowerCase() === "z"));
+  if (redoKey) { e.preventDefault(); redo(); }
+  else if ((e.ctrlKey || e.metaKey) && e.key === "z") { e.preventDefault(); undo(); }
+  else if (e.key === "?") toggleHelp();
   else if (e.key === "p") setTool("paint");
   else if (e.key === "e") setTool("erase");
   else if (e.key === "+" || e.key === "=") $("zoom-in").click();
@@ -444,4 +537,5 @@ async function start() {
   document.body.dataset.ready = "1";
 }
 
+window.inpaintPage = { state, undoBytes };  // for the browser tests
 start();

@@ -18,6 +18,7 @@ route                                       what
 ``GET /api/results/{id}.png``               the result in the image's own mode and bit depth
 ``GET /api/results/{id}/preview.png``       8-bit PNG for display
 ``GET /api/results/{id}/mask.png``          the hole it filled (white = hole)
+``POST /api/results/{id}/use``              the result becomes an image -> its record (a next pass)
 ==========================================  ============================================================
 
 Safe by default: images are referred to by ids the server makes, never by
@@ -318,6 +319,14 @@ async def result_preview(request: Request) -> Response:
     return await _preview(request, "results")
 
 
+async def use_result(request: Request) -> Response:
+    """A result becomes an image, in its own mode, bit depth and profile: the page works on from it."""
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    key = server.images.add(Stored(name=item.name, pixels=item.pixels, info=item.info))
+    return JSONResponse(server.image_record(key), status_code=201)
+
+
 async def result_mask(request: Request) -> Response:
     server = _server(request)
     item = server.results.get(request.path_params["id"], "result")
@@ -358,6 +367,7 @@ def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) ->
         Route("/api/results/{id}.png", result_file),
         Route("/api/results/{id}/preview.png", result_preview),
         Route("/api/results/{id}/mask.png", result_mask),
+        Route("/api/results/{id}/use", use_result, methods=["POST"]),
         Mount("/static", StaticFiles(directory=static_folder()), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPError: http_error, Exception: internal_error})
