@@ -251,3 +251,27 @@ def test_a_result_becomes_the_image_of_a_second_pass_keeping_its_bit_depth(clien
     second = run_job(client, image["id"], hole_mask(), method="patchmatch")
     assert second["state"] == "done"
     _error(client.post("/api/results/0123456789abcdef/use"), 404, "no result")
+
+
+def test_the_users_own_model_is_offered_and_fills_and_the_page_cannot_name_a_file(tmp_path):
+    from inpaint.checkpoint import load_checkpoint, save_checkpoint
+    from inpaint.cli.serve import user_models
+    from inpaint.shipped import checkpoint
+
+    save_checkpoint(load_checkpoint(checkpoint("cork/regression")), tmp_path / "mine" / "regression.pt")
+    models = user_models((str(tmp_path / "mine" / "regression.pt"),))
+    assert models == {"mine": str(tmp_path / "mine" / "regression.pt")}
+    with TestClient(create_app(models=models), raise_server_exceptions=False) as c:
+        assert c.get("/api/info").json()["models"][0] == "mine"
+        record = upload(c, png(cork())).json()
+        job = run_job(c, record["id"], hole_mask(), method="model", model="mine")
+        assert job["state"] == "done", job
+        out = np.asarray(fetch_png(c, f"/api/results/{job['result']}.png"))
+        assert_known_kept_hole_changed(out, cork(), hole_mask())
+        bad = c.post("/api/jobs", json={"image": record["id"], "mask": data_url(hole_mask()), "method": "model",
+                                        "model_file": "/etc/passwd"})
+        _error(bad, 400, "unknown option")
+    import click
+
+    with pytest.raises(click.BadParameter, match="named 'mine'"):
+        user_models((str(tmp_path / "mine" / "regression.pt"), f"mine={tmp_path / 'mine' / 'regression.pt'}"))

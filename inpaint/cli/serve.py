@@ -26,6 +26,28 @@ def _framework():
     return uvicorn
 
 
+def user_models(values: tuple[str, ...]) -> dict[str, str]:
+    """``--checkpoint`` values as {name: file}, every file loaded once now so that a bad one fails at start."""
+    from pathlib import Path
+
+    from ..checkpoint import load_checkpoint
+    from ..shipped import model_names
+
+    models: dict[str, str] = {}
+    for value in values:
+        name, _, file = value.rpartition("=") if "=" in value else (None, "", value)
+        path = Path(file)
+        if path.is_dir():  # a train-texture folder: its diffusion model
+            path = path / "diffusion.pt"
+        name = name or (path.parent.name if path.stem in ("diffusion", "regression", "repaint") else path.stem)
+        if name in models or name in model_names():
+            raise click.BadParameter(f"two models would be named {name!r}; name one with NAME=FILE",
+                                     param_hint="--checkpoint")
+        load_checkpoint(path)
+        models[name] = str(path)
+    return models
+
+
 def _bind(host: str, port: int) -> socket.socket:
     """A listening socket; port 0 takes a free one (the address printed is the real one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -52,9 +74,13 @@ def _bind(host: str, port: int) -> socket.socket:
               help="Largest image accepted, in pixels.")
 @click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=50, show_default=True,
               help="Largest upload accepted, in megabytes.")
+@click.option("--checkpoint", "checkpoints", multiple=True,
+              help="Offer this model on the page too: a checkpoint file (train-texture's), named by its file name, or "
+                   "NAME=FILE. Repeatable.")
+@click.option("--device", default="cpu", show_default=True, help="Where models fill and restores train: cpu or cuda.")
 @threads_option
 @friendly_errors
-def serve(image, port, host, open_browser, max_pixels, max_mb, threads) -> None:
+def serve(image, port, host, open_browser, max_pixels, max_mb, checkpoints, device, threads) -> None:
     """A local page to paint a hole in IMAGE, fill it, and compare methods.
 
     Open an image (or give IMAGE), paint the hole with the brush (or load a
@@ -68,9 +94,12 @@ def serve(image, port, host, open_browser, max_pixels, max_mb, threads) -> None:
     from .common import set_threads
     from .server import Limits, create_app
 
+    from .common import resolve_device
+
     set_threads(threads)
+    resolve_device(device)
     limits = Limits(max_bytes=round(max_mb * 2**20), max_pixels=max_pixels)
-    app = create_app(image=image, limits=limits)
+    app = create_app(image=image, limits=limits, models=user_models(checkpoints), device=device)
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host

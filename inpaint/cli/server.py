@@ -39,7 +39,7 @@ import secrets
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -135,8 +135,9 @@ def _safe_stem(name: str) -> str:
 class _Server:
     """The state behind the routes: stores, the job runner, a scratch folder for files in flight."""
 
-    def __init__(self, limits: Limits, workdir: Path):
+    def __init__(self, limits: Limits, workdir: Path, models: dict[str, str] | None = None, device: str = "cpu"):
         self.limits, self.workdir = limits, workdir
+        self.models, self.device = dict(models or {}), device
         self.images, self.results = _Store(limits.keep), _Store(limits.keep)
         self.runner = JobRunner(keep=4 * limits.keep,
                                 on_error=lambda job, text: log.error("job %s (%s) failed:\n%s", job.id, job.label, text))
@@ -215,10 +216,10 @@ async def index(request: Request) -> Response:
 
 
 async def info(request: Request) -> Response:
-    server = _server(request)
     from ..shipped import model_names
 
-    return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": model_names(),
+    server = _server(request)
+    return JSONResponse({"methods": list(METHODS), "instant": list(INSTANT), "models": [*server.models, *model_names()],
                          "limits": {"max_bytes": server.limits.max_bytes, "max_pixels": server.limits.max_pixels},
                          "image": server.initial})
 
@@ -276,7 +277,7 @@ async def start_job(request: Request) -> Response:
     mask = _field(body, "mask", str)
     data = _data_url(mask)
     known = await run_in_threadpool(_decode_mask, server, data, item, "the painted mask")
-    fill_request = _fill_request(body)
+    fill_request = replace(_fill_request(body), model_file=server.models.get(body.get("model")), device=server.device)
     try:
         await run_in_threadpool(check_request, fill_request, item.pixels, item.info.channels, known)
     except (ValueError, FileNotFoundError) as exc:
@@ -344,10 +345,15 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
 
-def create_app(*, image: str | Path | None = None, limits: Limits = Limits()) -> Starlette:
-    """The application; ``image``, a file, is loaded at start (its errors raise here, before serving)."""
+def create_app(*, image: str | Path | None = None, limits: Limits = Limits(), models: dict[str, str] | None = None,
+               device: str = "cpu") -> Starlette:
+    """The application; ``image``, a file, is loaded at start (its errors raise here, before serving).
+
+    ``models`` maps names the page offers (before the shipped ones) to the user's checkpoint files;
+    ``device`` is where the models fill and restores train.
+    """
     tmp = tempfile.TemporaryDirectory(prefix="inpaint-serve-")
-    server = _Server(limits, Path(tmp.name))
+    server = _Server(limits, Path(tmp.name), models, device)
     if image is not None:
         try:
             server.initial = server.load_image(Path(image), Path(image).name)
@@ -408,7 +414,7 @@ _OPTION_TYPES = {"method": (str,), "model": (str,), "steps": (int, type(None)), 
 
 def _fill_request(body: dict) -> FillRequest:
     """The job's options, each of a known name and type, as a FillRequest (400 otherwise)."""
-    known_keys = {f.name for f in fields(FillRequest)}
+    known_keys = set(_OPTION_TYPES)  # what the page may set; model_file and device are the server's
     options = {}
     for key, value in body.items():
         if key in ("image", "mask"):

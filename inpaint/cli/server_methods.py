@@ -59,6 +59,9 @@ class FillRequest:
         ``restore``: side of the square training crops (a multiple of 8) and crops per step.
     init : {'scratch', 'prior'}
         ``restore``: train from scratch or fine-tune the shipped texture prior (RGB images).
+    model_file, device : str
+        Set by the server, never by the page: the checkpoint file of a model given to ``serve --checkpoint``
+        (``model`` is then its name), and where models run (``serve --device``).
     """
 
     method: str
@@ -70,6 +73,8 @@ class FillRequest:
     crop: int = 64
     batch: int = 16
     init: str = "scratch"
+    model_file: str | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -102,13 +107,13 @@ class FillRequest:
 
 
 @functools.lru_cache(maxsize=4)
-def _shipped(name: str):
-    """(checkpoint, network) of a shipped model, loaded once."""
+def _model(name: str, file: str | None = None, device: str = "cpu"):
+    """(checkpoint, network on ``device``) of a shipped model, or of the user's ``file``, loaded once."""
     from ..checkpoint import load_checkpoint
     from ..shipped import checkpoint
 
-    ckpt = load_checkpoint(checkpoint(name))  # a ValueError lists the shipped names
-    return ckpt, ckpt.network()
+    ckpt = load_checkpoint(file or checkpoint(name))  # a ValueError lists the shipped names
+    return ckpt, ckpt.network(device=device)
 
 
 def _colour(image: Tensor, channels: int) -> Tensor:
@@ -143,7 +148,7 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
         except RuntimeError as exc:  # the optional package is missing: a message for the page, not a bug
             raise ValueError(str(exc)) from None
     if request.method == "model":
-        ckpt, _ = _shipped(request.model)
+        ckpt, _ = _model(request.model, request.model_file, request.device)
         want = ckpt.config.model.image_channels
         if colour.shape[1] != want and not (colour.shape[1] == 1 and want == 3):
             raise ValueError(f"the model {request.model} fills {want}-channel images; this one has "
@@ -191,12 +196,12 @@ def run_request(request: FillRequest, image: Tensor, channels: int, known: Tenso
 def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
     from ..windows import fill_windows
 
-    ckpt, network = _shipped(request.model)
+    ckpt, network = _model(request.model, request.model_file, request.device)
     grey = colour.shape[1] == 1 and ckpt.config.model.image_channels == 3
-    x = colour.expand(-1, 3, -1, -1) if grey else colour
+    x = (colour.expand(-1, 3, -1, -1) if grey else colour).to(request.device)
     report("sampling", 0, 1)
     out = fill_windows(network, ckpt.config, x, known, sampler=SamplerConfig(steps=request.steps),
-                       generator=generator, progress=lambda done, total: report("sampling", done, total))[0]
+                       generator=generator, progress=lambda done, total: report("sampling", done, total))[0].cpu()
     return out.mean(1, keepdim=True) if grey else out
 
 
@@ -217,8 +222,9 @@ def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, rep
     report("training", 0, 1)
     restored, _ = restore(colour, known, config, sampler=SamplerConfig(steps=request.steps),
                           generator=generator, on_step=on_step, minutes=request.minutes, init=load_init(request.init),
+                          device=request.device,
                           progress=lambda done, total: report("sampling", done, total), name="page")
-    return restored[0]
+    return restored[0].cpu()
 
 
 DEFAULT_MODEL_STEPS = DEFAULT_SAMPLER.steps
