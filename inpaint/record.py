@@ -20,8 +20,8 @@ import torch
 from . import DISTRIBUTION, __version__
 from .atomic import write_atomic
 
-__all__ = ["file_sha256", "hole_extent", "intervention_record", "model_summary", "record_path", "sampler_summary",
-           "write_record"]
+__all__ = ["file_sha256", "hole_extent", "intervention_record", "model_summary", "record_path", "restorer_summary",
+           "sampler_summary", "write_record"]
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -80,6 +80,17 @@ def model_summary(name: str, path: str | os.PathLike, ckpt) -> dict:
     """What a record says of the model that filled: its name, file, sha256, method, steps and recipe."""
     return {"name": name, "path": str(path), "sha256": file_sha256(path), "method": ckpt.config.method,
             "step": ckpt.step, "config": ckpt.config.to_dict()}
+
+
+def restorer_summary(ckpt, path: str | os.PathLike | None = None) -> dict:
+    """What a record says of a model trained on the damaged image itself: its file when it was kept (or given),
+    the sha256 of its EMA weights, method, steps and recipe."""
+    from .train import weights_digest
+
+    weights = ckpt.ema if ckpt.ema is not None else ckpt.model
+    return {"name": "trained on the input" if path is None else Path(path).name,
+            "path": None if path is None else str(path), "weights_sha256": weights_digest(weights),
+            "method": ckpt.config.method, "step": ckpt.step, "config": ckpt.config.to_dict()}
 
 
 def sampler_summary(sampler) -> dict:

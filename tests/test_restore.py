@@ -415,3 +415,20 @@ def test_restore_to_a_time_budget_records_it_in_the_saved_model(tmp_path):
     assert ckpt.timing["budget_minutes"] == 0.02 and ckpt.step == ckpt.config.steps
     with Image.open(out) as im:
         np.testing.assert_array_equal(np.asarray(im)[~hole], before[~hole])
+
+
+def test_restore_writes_a_record_of_each_output(tmp_path):
+    import json
+
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8)).save(tmp_path / "scan.png")
+    hole = np.zeros((H, W), np.uint8)
+    hole[10:20, 30:40] = 255
+    Image.fromarray(hole).save(tmp_path / "damage.png")
+    result = CliRunner().invoke(restore_command, [str(tmp_path / "scan.png"), "--mask", str(tmp_path / "damage.png"),
+                                                  "--out", str(tmp_path / "r.png"), *TINY_CLI])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "r.png.json").read_text())
+    assert record["model"]["name"] == "trained on the input" and len(record["model"]["weights_sha256"]) == 64
+    assert record["hole"]["box"] == {"top": 10, "left": 30, "height": 10, "width": 10}
+    assert record["sampler"]["sampler"] == "dpmpp-2m-sde" and record["sampler"]["steps"] == 3

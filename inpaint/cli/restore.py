@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ..config import TrainConfig
 from ..fill import SamplerConfig
 from ..io import read_mask, read_stack, write_stack
 from ..prior import init_for
+from ..record import intervention_record, restorer_summary, sampler_summary, write_record
 from ..restore import DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from ..shipped import resolve_checkpoint
 from ..unet import LEARNED_METHODS
@@ -67,12 +69,15 @@ def check_checkpoint_path(path: str | None) -> None:
               help="Fill with this model (e.g. an earlier --save-checkpoint of the same image) instead of training; "
                    "the training options are then unused.")
 @init_option("scratch")
+@click.option("--no-record", is_flag=True,
+              help="Write no record beside each output (<output>.json: input, mask and model, seed, sampler, the "
+                   "hole's extent, when).")
 @overwrite_option
 @quiet_option
 @threads_option
 @friendly_errors
 def restore(images, mask, outs, method, train_steps, minutes, sample_steps, start, strength, samples, seed, crop, batch, margin,
-            save_checkpoint, device, checkpoint, init, overwrite, quiet, threads) -> None:
+            save_checkpoint, device, checkpoint, init, no_record, overwrite, quiet, threads) -> None:
     """Restore the damaged pixels of IMAGE, marked white in --mask, from the image's own pixels.
 
     Trains a small model on crops of IMAGE (no other data, no checkpoint
@@ -113,7 +118,7 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
         fill_progress(done, total)
 
     try:
-        result, _ = restore_image(
+        result, ckpt = restore_image(
             x, known, config, sampler=SamplerConfig(steps=sample_steps, start=start, strength=strength), samples=samples,
             generator=torch.Generator(dev).manual_seed(seed), device=dev, margin=margin,
             on_step=None if quiet else bar.step, progress=progress, checkpoint_path=save_checkpoint,
@@ -126,9 +131,16 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
         bar.close()
         fill_bar.close()
     say = (lambda text: None) if quiet else click.echo
-    for group, restored in zip(paths, result.cpu()):
+    model = None if no_record else restorer_summary(ckpt, checkpoint or save_checkpoint)
+    sampler = None if no_record or ckpt.config.method == "regression" else sampler_summary(
+        SamplerConfig(steps=sample_steps, start=start, strength=strength).resolved(
+            ckpt.config.method, unconditional=ckpt.config.unconditional))
+    for s, (group, restored) in enumerate(zip(paths, result.cpu())):
         write_stack(restored[0], group, infos)
-        for path in group:
+        for path, image in zip(group, images):
+            if not no_record:
+                write_record(intervention_record(output=path, image=image, known=known, mask=mask, model=model,
+                                                 seed=seed, sampler=sampler, command=sys.argv, sample=s), path)
             say(f"wrote {path}")
     if save_checkpoint:
         say(f"model: {save_checkpoint}")
