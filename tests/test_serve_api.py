@@ -275,3 +275,13 @@ def test_the_users_own_model_is_offered_and_fills_and_the_page_cannot_name_a_fil
 
     with pytest.raises(click.BadParameter, match="named 'mine'"):
         user_models((str(tmp_path / "mine" / "regression.pt"), f"mine={tmp_path / 'mine' / 'regression.pt'}"))
+
+
+def test_a_result_comes_with_the_record_of_its_fill(client):
+    record = upload(client, png(cork()), "cork-crop.png").json()
+    job = run_job(client, record["id"], hole_mask(), method="telea", seed=3)
+    response = client.get(f"/api/results/{job['result']}/record.json")
+    assert response.status_code == 200 and "cork-crop-telea.png.json" in response.headers["content-disposition"]
+    made = response.json()
+    assert made["model"] == {"name": "telea"} and made["seed"] == 3 and len(made["input"]["sha256"]) == 64
+    assert made["hole"]["fraction"] == float((hole_mask() > 127).mean())

@@ -411,6 +411,7 @@ async function addCard(card) {
   el.innerHTML = `<img alt=""><p class="title"></p><p class="muted time"></p>
     <div class="links"><a class="download" href="/api/results/${card.result}.png">Result PNG</a>
     <a class="download-mask" href="/api/results/${card.result}/mask.png">Mask PNG</a>
+    <a class="download-record" href="/api/results/${card.result}/record.json">Record</a>
     <button class="use" title="Make this result the image and go on working on it">Use this result</button>
     <button class="remove" title="Remove">&times;</button></div>`;
   el.querySelector("img").src = `/api/results/${card.result}/preview.png`;

@@ -19,6 +19,7 @@ route                                       what
 ``GET /api/results/{id}/preview.png``       8-bit PNG for display
 ``GET /api/results/{id}/mask.png``          the hole it filled (white = hole)
 ``POST /api/results/{id}/use``              the result becomes an image -> its record (a next pass)
+``GET /api/results/{id}/record.json``       the record of the fill (input, mask, model, seed, hole, when)
 ==========================================  ============================================================
 
 Safe by default: images are referred to by ids the server makes, never by
@@ -31,6 +32,7 @@ a 4xx with ``{"error": message}``.
 from __future__ import annotations
 
 import base64
+import datetime
 import binascii
 import io
 import logging
@@ -96,6 +98,8 @@ class Stored:
     known: torch.Tensor | None = None
     label: str = ""
     seconds: float = 0.0
+    record: dict | None = None  # a result's record of the intervention (inpaint.record)
+    sha256: str | None = None   # an upload's, of its file
 
 
 def static_folder() -> Path:
@@ -154,8 +158,10 @@ class _Server:
         if h * w > self.limits.max_pixels:
             raise HTTPError(413, f"the image is {w}x{h} = {w * h:,} pixels, more than the {self.limits.max_pixels:,} "
                                  "this server accepts (inpaint serve --max-pixels)")
+        from ..record import file_sha256
+
         pixels, info = read_image(path)
-        key = self.images.add(Stored(name=name, pixels=pixels, info=info))
+        key = self.images.add(Stored(name=name, pixels=pixels, info=info, sha256=file_sha256(path)))
         return self.image_record(key)
 
     def image_record(self, key: str) -> dict:
@@ -285,8 +291,9 @@ async def start_job(request: Request) -> Response:
 
     def work(report):
         out = run_request(fill_request, item.pixels, item.info.channels, known, report)
+        record = page_record(item, data, known, fill_request)
         return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
-                                         label=fill_request.label))
+                                         label=fill_request.label, record=record))
 
     try:
         job = server.runner.submit(fill_request.label, work)
@@ -318,6 +325,35 @@ async def result_file(request: Request) -> Response:
 
 async def result_preview(request: Request) -> Response:
     return await _preview(request, "results")
+
+
+async def result_record(request: Request) -> Response:
+    """The record of the intervention that made a result (inpaint.record), to keep beside its download."""
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    filename = f"{_safe_stem(item.name)}-{_safe_stem(item.label.split(' ')[0].replace('/', '-'))}.png.json"
+    return JSONResponse(item.record, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def page_record(image: Stored, mask_png: bytes, known: torch.Tensor, fill: FillRequest) -> dict:
+    """The record of a fill made on the page: as ``inpaint fill`` writes it, the mask being the painted PNG."""
+    import hashlib
+
+    from .. import DISTRIBUTION, __version__
+    from ..record import hole_extent
+
+    model = {"name": fill.method}
+    if fill.method == "model":
+        model = {"name": fill.model, "path": fill.model_file, "steps": fill.steps}
+    elif fill.method == "restore":
+        model = {"name": "trained on the input", "minutes": fill.minutes, "train_steps": fill.train_steps,
+                 "init": fill.init, "crop": fill.crop, "batch": fill.batch}
+    return {"tool": {"name": "inpaint", "distribution": DISTRIBUTION, "version": __version__},
+            "command": ["inpaint serve", fill.label],
+            "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "input": {"name": image.name, "sha256": image.sha256},
+            "mask": {"from": "painted on the page", "sha256": hashlib.sha256(mask_png).hexdigest()},
+            "hole": hole_extent(known), "model": model, "seed": fill.seed}
 
 
 async def use_result(request: Request) -> Response:
@@ -374,6 +410,7 @@ def create_app(*, image: str | Path | None = None, limits: Limits = Limits(), mo
         Route("/api/results/{id}/preview.png", result_preview),
         Route("/api/results/{id}/mask.png", result_mask),
         Route("/api/results/{id}/use", use_result, methods=["POST"]),
+        Route("/api/results/{id}/record.json", result_record),
         Mount("/static", StaticFiles(directory=static_folder()), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPError: http_error, Exception: internal_error})
