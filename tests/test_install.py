@@ -67,7 +67,8 @@ def test_the_wheel_holds_the_shipped_data_and_nothing_else(installed):
     names = zipfile.ZipFile(installed[3]).namelist()
     assert "inpaint/_masks/thick-64/manifest.json" in names and "inpaint/_masks/thick-64/0099.png" in names
     assert "inpaint/_data/cork.png" in names and "inpaint/_data/checkpoints/cork/diffusion.safetensors" in names
-    models = {n.split("/")[3] for n in names if n.startswith("inpaint/_data/checkpoints/") and n.endswith(".pt")}
+    models = {n.split("/")[3] for n in names if n.startswith("inpaint/_data/checkpoints/") and n.endswith(".safetensors")}
+    assert all(f"inpaint/_data/checkpoints/{m}/diffusion.json" in names for m in models)
     assert models and all(f"inpaint/_data/checkpoints/{m}/MODEL_CARD.md" in names for m in models), models
     assert "inpaint/_weights/alexnet_features.npz" in names and "inpaint/_weights/LICENSE-torchvision" in names
     assert {"inpaint/_static/index.html", "inpaint/_static/app.js", "inpaint/_static/style.css"} <= set(names)
