@@ -285,3 +285,18 @@ def test_a_result_comes_with_the_record_of_its_fill(client):
     made = response.json()
     assert made["model"] == {"name": "telea"} and made["seed"] == 3 and len(made["input"]["sha256"]) == 64
     assert made["hole"]["fraction"] == float((hole_mask() > 127).mean())
+
+
+def test_the_api_is_described_by_an_openapi_document_and_a_page(client):
+    from inpaint.cli.server import _OPTION_TYPES, JOB_OPTIONS, ROUTES
+
+    assert set(JOB_OPTIONS) == set(_OPTION_TYPES)
+    doc = client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.") and len(ROUTES) == sum(len(ops) for ops in doc["paths"].values())
+    job = doc["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(job["properties"]) == {"image", "mask", *JOB_OPTIONS} and job["required"] == ["image", "mask", "method"]
+    page = client.get("/docs")
+    assert page.status_code == 200 and "curl" in page.text and "/api/results/{id}/record.json" in page.text
+    for method, path, *_ in ROUTES:  # every described route exists: a made-up id gets the route's own 404
+        response = client.request(method, path.replace("{id}", "0123456789abcdef"))
+        assert response.status_code != 405, (method, path)

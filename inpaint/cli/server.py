@@ -4,23 +4,9 @@ The page (``inpaint/_static/``: HTML, CSS and JavaScript, no build step) talks
 to this JSON API; every fill is a call into the library
 (:mod:`inpaint.cli.server_methods`), run as a job of :mod:`inpaint.cli.server_jobs`.
 
-==========================================  ============================================================
-route                                       what
-==========================================  ============================================================
-``GET /api/info``                           methods, shipped models, limits, the image given at start
-``POST /api/images?name=N``                 upload an image (the raw file as the body) -> its id
-``GET /api/images/{id}/preview.png``        8-bit PNG for display
-``GET /api/images/{id}/alpha-mask.png``     its transparent pixels as a mask (404 when it has none)
-``POST /api/images/{id}/mask``              a mask file (raw body, white = hole) checked -> normalized PNG
-``POST /api/jobs``                          JSON: image id, mask (PNG data URL), method, options -> job
-``GET /api/jobs/{id}``                      state, phase, progress, error, result id
-``POST /api/jobs/{id}/cancel``              stop the job at its next step
-``GET /api/results/{id}.png``               the result in the image's own mode and bit depth
-``GET /api/results/{id}/preview.png``       8-bit PNG for display
-``GET /api/results/{id}/mask.png``          the hole it filled (white = hole)
-``POST /api/results/{id}/use``              the result becomes an image -> its record (a next pass)
-``GET /api/results/{id}/record.json``       the record of the fill (input, mask, model, seed, hole, when)
-==========================================  ============================================================
+The API's routes are :data:`ROUTES`, one line each; the server describes them
+as an OpenAPI 3.1 document at ``/openapi.json`` and as a page at ``/docs``,
+with a curl example.
 
 Safe by default: images are referred to by ids the server makes, never by
 paths; uploads are bounded in bytes and in pixels (checked from the header,
@@ -32,8 +18,8 @@ a 4xx with ``{"error": message}``.
 from __future__ import annotations
 
 import base64
-import datetime
 import binascii
+import datetime
 import io
 import logging
 import re
@@ -49,10 +35,11 @@ import torch
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from .. import __version__
 from ..io import ImageFormatError, ImageInfo, image_size, read_image, read_mask, split_alpha, write_image, write_mask
 from .server_jobs import Busy, JobRunner
 from .server_methods import INSTANT, METHODS, FillRequest, check_request, run_request
@@ -381,6 +368,94 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
 
 
+ROUTES = (
+    ("GET", "/api/info", info, "methods, models (the user's first), limits, the image given at start", "json"),
+    ("POST", "/api/images", upload_image, "upload an image: the raw file as the body, ?name=N -> its record", "json"),
+    ("GET", "/api/images/{id}/preview.png", image_preview, "8-bit PNG for display", "png"),
+    ("GET", "/api/images/{id}/alpha-mask.png", alpha_mask, "its transparent pixels as a mask (404: none)", "png"),
+    ("POST", "/api/images/{id}/mask", upload_mask, "a mask file (raw body, white = hole), checked -> a normalized PNG",
+     "png"),
+    ("POST", "/api/jobs", start_job, "start a fill: JSON with image, mask (PNG data URL), method and options -> the job",
+     "json"),
+    ("GET", "/api/jobs/{id}", job_status, "state, phase, progress, error, result id", "json"),
+    ("POST", "/api/jobs/{id}/cancel", cancel_job, "stop the job at its next step", "json"),
+    ("GET", "/api/results/{id}.png", result_file, "the result in the image's own mode and bit depth", "png"),
+    ("GET", "/api/results/{id}/preview.png", result_preview, "8-bit PNG for display", "png"),
+    ("GET", "/api/results/{id}/mask.png", result_mask, "the hole it filled (white = hole)", "png"),
+    ("POST", "/api/results/{id}/use", use_result, "the result becomes an image (a next pass) -> its record", "json"),
+    ("GET", "/api/results/{id}/record.json", result_record, "the record of the fill: input, mask, model, seed, hole",
+     "json"),
+)
+"""The HTTP API: (method, path, handler, what it does, what it returns)."""
+
+JOB_OPTIONS = {"method": ("string", f"one of {', '.join(METHODS)}"),
+               "model": ("string", "model's name (method 'model'): a shipped one or one given to serve --checkpoint"),
+               "steps": ("integer", "sampling steps (default: the default sampler's)"),
+               "seed": ("integer", "seed of the noise"),
+               "minutes": ("number", "restore: training budget"),
+               "train_steps": ("integer", "restore: training steps instead of minutes"),
+               "crop": ("integer", "restore: training crop side"), "batch": ("integer", "restore: crops per step"),
+               "init": ("string", "restore: scratch or prior")}
+"""The options of ``POST /api/jobs`` besides ``image`` and ``mask``, with their JSON types (``_OPTION_TYPES``
+checks them)."""
+
+
+def openapi(limits: Limits) -> dict:
+    """The OpenAPI 3.1 document of :data:`ROUTES`."""
+    paths: dict = {}
+    for method, path, _, summary, returns in ROUTES:
+        op = {"summary": summary, "responses": {
+            "200" if method == "GET" else "201": {"description": "done", "content": {
+                "application/json" if returns == "json" else "image/png": {}}},
+            "4XX": {"description": "a bad request: {\"error\": message}"}}}
+        if "{id}" in path:
+            op["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+        if path == "/api/jobs":
+            properties = {"image": {"type": "string", "description": "an image id"},
+                          "mask": {"type": "string", "description": "PNG data URL, white = hole"},
+                          **{k: {"type": t, "description": d} for k, (t, d) in JOB_OPTIONS.items()}}
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["image", "mask", "method"], "properties": properties,
+                "additionalProperties": False}}}}
+        elif path.startswith("/api/images") and method == "POST":
+            op["requestBody"] = {"required": True, "description": f"the raw file, at most {limits.max_bytes:,} bytes",
+                                 "content": {"application/octet-stream": {}}}
+        paths.setdefault(path, {})[method.lower()] = op
+    return {"openapi": "3.1.0", "info": {"title": "inpaint serve", "version": __version__,
+                                         "description": "Fill a painted hole with classical methods, shipped "
+                                                        "models, or a model trained on the image itself."},
+            "paths": paths}
+
+
+CURL = """curl -s -X POST --data-binary @photo.png 'http://127.0.0.1:8765/api/images?name=photo.png'   # -> {"id": ...}
+curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8765/api/jobs \\
+     -d '{"image": "ID", "mask": "data:image/png;base64,'$(base64 -w0 hole.png)'", "method": "model", "model": "cork"}'
+curl -s http://127.0.0.1:8765/api/jobs/JOB                      # until "state": "done"; then:
+curl -s -o filled.png http://127.0.0.1:8765/api/results/RESULT.png"""
+"""The API from a shell, as /docs shows it."""
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi(_server(request).limits))
+
+
+async def api_docs(request: Request) -> Response:
+    """The API as a page: every route with what it takes and returns, and a curl example."""
+    from html import escape
+
+    rows = "".join(f"<tr><td><code>{m}</code></td><td><code>{escape(p)}</code></td><td>{escape(s)}</td>"
+                   f"<td>{r}</td></tr>" for m, p, _, s, r in ROUTES)
+    options = "".join(f"<tr><td><code>{k}</code></td><td>{t}</td><td>{escape(d)}</td></tr>"
+                      for k, (t, d) in JOB_OPTIONS.items())
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>inpaint serve: API</title></head><body>"
+            f"<h1>inpaint serve: the HTTP API</h1><p>The OpenAPI document: <a href='/openapi.json'>/openapi.json</a>. "
+            f"Bad requests get a 4xx with <code>{{\"error\": message}}</code>.</p>"
+            f"<table border='1' cellpadding='4'><tr><th>method</th><th>path</th><th>what</th><th>returns</th></tr>"
+            f"{rows}</table><h2>Options of POST /api/jobs</h2><table border='1' cellpadding='4'>{options}</table>"
+            f"<h2>From a shell</h2><pre>{escape(CURL)}</pre></body></html>")
+    return HTMLResponse(page)
+
+
 def create_app(*, image: str | Path | None = None, limits: Limits = Limits(), models: dict[str, str] | None = None,
                device: str = "cpu") -> Starlette:
     """The application; ``image``, a file, is loaded at start (its errors raise here, before serving).
@@ -396,23 +471,9 @@ def create_app(*, image: str | Path | None = None, limits: Limits = Limits(), mo
         except HTTPError as exc:
             raise ValueError(f"{image}: {exc}") from None
 
-    routes = [
-        Route("/", index),
-        Route("/api/info", info),
-        Route("/api/images", upload_image, methods=["POST"]),
-        Route("/api/images/{id}/preview.png", image_preview),
-        Route("/api/images/{id}/alpha-mask.png", alpha_mask),
-        Route("/api/images/{id}/mask", upload_mask, methods=["POST"]),
-        Route("/api/jobs", start_job, methods=["POST"]),
-        Route("/api/jobs/{id}", job_status),
-        Route("/api/jobs/{id}/cancel", cancel_job, methods=["POST"]),
-        Route("/api/results/{id}.png", result_file),
-        Route("/api/results/{id}/preview.png", result_preview),
-        Route("/api/results/{id}/mask.png", result_mask),
-        Route("/api/results/{id}/use", use_result, methods=["POST"]),
-        Route("/api/results/{id}/record.json", result_record),
-        Mount("/static", StaticFiles(directory=static_folder()), name="static"),
-    ]
+    routes = [Route("/", index), Route("/openapi.json", openapi_json), Route("/docs", api_docs),
+              *(Route(path, handler, methods=[method]) for method, path, handler, _, _ in ROUTES),
+              Mount("/static", StaticFiles(directory=static_folder()), name="static")]
     app = Starlette(routes=routes, exception_handlers={HTTPError: http_error, Exception: internal_error})
     app.state.server = server
     app.state.tmp = tmp  # removed with the app
