@@ -432,3 +432,43 @@ def test_restore_writes_a_record_of_each_output(tmp_path):
     assert record["model"]["name"] == "trained on the input" and len(record["model"]["weights_sha256"]) == 64
     assert record["hole"]["box"] == {"top": 10, "left": 30, "height": 10, "width": 10}
     assert record["sampler"]["sampler"] == "dpmpp-2m-sde" and record["sampler"]["steps"] == 3
+
+
+def test_a_folder_of_masks_restores_each_image_on_its_own(tmp_path):
+    import json
+
+    images, masks, out = tmp_path / "scans", tmp_path / "damage", tmp_path / "restored"
+    images.mkdir(), masks.mkdir()
+    holes = {}
+    for i in range(4):
+        hole = np.zeros((H, W), bool)
+        hole[5 + 5 * i : 15 + 5 * i, 10:30] = True
+        holes[f"scan{i}"] = hole
+        damaged_file(images / f"scan{i}.png", "RGB", hole, seed=i)
+        if i != 2:  # scan2's mask is missing
+            save_mask(masks / f"scan{i}.png", hole)
+    save_mask(masks / "stray.png", holes["scan0"])
+    result = CliRunner().invoke(
+        restore_command, [str(images), "--mask", str(masks), "--out", str(out), *TINY_CLI])
+    assert result.exit_code == 1, result.output
+    assert "no mask for scan2.png" in result.stderr and "stray.png matches no image" in result.stderr
+    assert "restored 3 of 4 images" in result.output and "1 of 4 images failed: scan2.png" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == [f"scan{i}.png{s}" for i in (0, 1, 3) for s in ("", ".json")]
+    for i in (0, 1, 3):
+        with Image.open(out / f"scan{i}.png") as im, Image.open(images / f"scan{i}.png") as src:
+            hole = holes[f"scan{i}"]
+            np.testing.assert_array_equal(np.asarray(im)[~hole], np.asarray(src)[~hole])  # its own mask
+        record = json.loads((out / f"scan{i}.png.json").read_text())
+        assert record["mask"]["path"].endswith(f"scan{i}.png") and record["hole"]["box"]["top"] == 5 + 5 * i
+
+
+def test_a_folder_of_masks_needs_one_output_folder(tmp_path):
+    hole = hole_map()
+    src, _ = damaged_file(tmp_path / "a.png", "RGB", hole)
+    (tmp_path / "masks").mkdir()
+    save_mask(tmp_path / "masks" / "a.png", hole)
+    result = run(src, "--mask", tmp_path / "masks", "--out", tmp_path / "o1", "--out", tmp_path / "o2", *TINY_CLI)
+    assert result.exit_code == 2 and "one --out: the output folder" in result.output
+    result = run(src, "--mask", tmp_path / "masks", "--out", tmp_path / "o", "--save-checkpoint", tmp_path / "m.pt",
+                 *TINY_CLI)
+    assert result.exit_code == 2 and "trains its own model" in result.output

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .batch import Batch, collect_images, mask_for, warn_unmatched_masks
 from .common import check_overwrite, friendly_errors, overwrite_option, quiet_option, threads_option
 from .outputs import check_folder
 from .sampler_options import (
@@ -22,29 +23,7 @@ from .sampler_options import (
     STEPS_HELP, STRENGTH_HELP, check_start,
 )
 
-__all__ = ["fill", "IMAGE_SUFFIXES", "collect_images", "output_paths"]
-
-IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".webp")
-"""Files a folder argument contributes, by extension."""
-
-
-def collect_images(args: tuple[str, ...]) -> tuple[list[Path], bool]:
-    """The image files of IMAGES (files as given, folders by ``IMAGE_SUFFIXES``, sorted), and whether the
-    outputs go to a folder (several images or a folder given)."""
-    files: list[Path] = []
-    for arg in args:
-        path = Path(arg)
-        if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                           and not p.name.startswith("."))
-            if not found:
-                raise click.BadParameter(f"{path} holds no image file ({', '.join(IMAGE_SUFFIXES)})",
-                                         param_hint="IMAGES")
-            files += found
-        else:
-            files.append(path)  # a missing file is reported when read, with the other input errors
-    return files, len(files) > 1 or any(Path(a).is_dir() for a in args)
-
+__all__ = ["fill", "output_paths"]
 
 def output_paths(images: list[Path], out: str, to_folder: bool, samples: int) -> list[list[Path]]:
     """Per image, its output file(s): OUT itself, or OUT/<image name> for several images; with K > 1 samples,
@@ -166,8 +145,7 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     dev = resolve_device(device)
     known_all, mask_folder = None, mask is not None and Path(mask).is_dir()
     if mask_folder:
-        for unmatched in unmatched_masks(files, Path(mask)):
-            click.echo(f"warning: the mask {unmatched} matches no image", err=True)
+        warn_unmatched_masks(files, Path(mask))
     elif mask is not None:
         known_all = read_mask(mask, size=_check_sizes(files))
     model_path = resolve_checkpoint(checkpoint)
@@ -182,9 +160,9 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
     record_model = None if no_record else model_summary(checkpoint, model_path, ckpt)
     record_sampler = None if no_record or ckpt.config.method == "regression" else sampler_summary(
         sampler_config.resolved(ckpt.config.method, unconditional=ckpt.config.unconditional))
-    failed = []
+    batch = Batch(len(files), say)
     for path, group in zip(files, paths):
-        try:
+        with batch.item(path):
             mask_file = mask_for(path, Path(mask)) if mask_folder else None if mask is None else Path(mask)
             x, info = read_image(path)
             if mask_folder:
@@ -210,31 +188,5 @@ def fill(images, mask, checkpoint, out, sampler, steps, eta, jump_length, jump_n
                                                      model=record_model, seed=seed, sampler=record_sampler,
                                                      command=sys.argv, sample=s), target)
                 say(f"wrote {target}")
-        except (ValueError, OSError) as exc:
-            if len(files) == 1:
-                raise
-            failed.append((path, str(exc).splitlines()[0]))
-            click.echo(f"failed {path}: {failed[-1][1]}", err=True)
-    if len(files) > 1:
-        say(f"filled {len(files) - len(failed)} of {len(files)} images")
-    if failed:
-        raise click.ClickException(f"{len(failed)} of {len(files)} images failed: "
-                                   + "; ".join(f"{p.name} ({why})" for p, why in failed))
+    batch.finish("filled")
 
-
-def mask_for(image: Path, folder: Path) -> Path:
-    """The mask of ``image`` in ``folder``: the file of the same stem with an image extension."""
-    found = [folder / f"{image.stem}{s}" for s in IMAGE_SUFFIXES if (folder / f"{image.stem}{s}").is_file()]
-    if not found:
-        raise ValueError(f"no mask for {image.name} in {folder} (a file named {image.stem} with an image "
-                         "extension)")
-    if len(found) > 1:
-        raise ValueError(f"two masks for {image.name} in {folder}: {found[0].name} and {found[1].name}")
-    return found[0]
-
-
-def unmatched_masks(images: list[Path], folder: Path) -> list[Path]:
-    """The masks of ``folder`` whose name matches none of ``images``."""
-    stems = {p.stem for p in images}
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-                  and not p.name.startswith(".") and p.stem not in stems)

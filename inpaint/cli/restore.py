@@ -18,6 +18,7 @@ from ..record import intervention_record, restorer_summary, sampler_summary, wri
 from ..restore import DEFAULT_TRAIN_STEPS, MARGIN, restore as restore_image, restore_config
 from ..shipped import resolve_checkpoint
 from ..unet import LEARNED_METHODS
+from .batch import Batch, collect_images, mask_for, warn_unmatched_masks
 from .common import (Interrupted, check_init_option, check_overwrite, friendly_errors, init_option, overwrite_option, quiet_option,
                      resolve_device, set_threads, threads_option)
 from .outputs import check_writable
@@ -44,9 +45,13 @@ def check_checkpoint_path(path: str | None) -> None:
 
 @click.command("restore")
 @click.argument("images", nargs=-1, required=True)
-@click.option("--mask", required=True, help="PNG of the image's size, WHITE where the image is damaged.")
+@click.option("--mask", required=True,
+              help="PNG of the image's size, WHITE where the image is damaged; or a folder of masks, one per image, "
+                   "matched by file name (a.png <- MASKS/a.png, any image extension), each image restored on its "
+                   "own.")
 @click.option("--out", "outs", multiple=True, required=True,
-              help="Output file, one per IMAGE in the same order; with --samples K > 1, OUT_0 ... OUT_{K-1}.")
+              help="Output file, one per IMAGE in the same order; with a folder of masks, one output folder. With "
+                   "--samples K > 1, <name>_0 ... <name>_{K-1}.")
 @click.option("--method", type=click.Choice(LEARNED_METHODS), default="diffusion", show_default=True)
 @click.option("--train-steps", type=click.IntRange(min=1), default=DEFAULT_TRAIN_STEPS, show_default=True,
               help="Optimizer steps of training on the image itself.")
@@ -84,14 +89,46 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
     needed), then fills the holes; --checkpoint fills with a model trained
     before instead.  Several IMAGEs (maps of one material, of the same size) go
     into one model and come out as several files, one --out each, every file in
-    its own mode and bit depth.
+    its own mode and bit depth.  With a folder of masks, each IMAGE (files or
+    folders) is restored on its own with its mask into the --out folder; one
+    that fails is reported and the others go on, and the command ends with a
+    summary and a non-zero exit if any failed.
     """
 
     check_start(start, strength)
     set_threads(threads)
     dev = resolve_device(device)
+    say = (lambda text: None) if quiet else click.echo
+    options = dict(method=method, train_steps=train_steps, minutes=minutes, sample_steps=sample_steps, start=start,
+                   strength=strength, samples=samples, seed=seed, crop=crop, batch=batch, margin=margin,
+                   save_checkpoint=save_checkpoint, dev=dev, checkpoint=checkpoint, init=init, no_record=no_record,
+                   quiet=quiet, say=say)
+    if Path(mask).is_dir():
+        if save_checkpoint:
+            raise click.BadParameter("each image of a folder of masks trains its own model; --save-checkpoint "
+                                     "keeps one", param_hint="--save-checkpoint")
+        files, _ = collect_images(images)
+        if len(outs) != 1 or Path(outs[0]).is_file():
+            raise click.BadParameter("with a folder of masks, give one --out: the output folder", param_hint="--out")
+        groups = [output_paths((str(Path(outs[0]) / f.name),), (str(f),), samples) for f in files]
+        check_overwrite([p for paths in groups for group in paths for p in group], overwrite)
+        warn_unmatched_masks(files, Path(mask))
+        done = Batch(len(files), say)
+        for image, paths in zip(files, groups):
+            with done.item(image):
+                restore_files((str(image),), str(mask_for(image, Path(mask))), paths, **options)
+        done.finish("restored")
+        return
     paths = output_paths(outs, images, samples)
     check_overwrite([p for group in paths for p in group] + ([save_checkpoint] if save_checkpoint else []), overwrite)
+    restore_files(images, mask, paths, **options)
+
+
+def restore_files(images: tuple[str, ...], mask: str, paths: list[list[Path]], *, method, train_steps, minutes,
+                  sample_steps, start, strength, samples, seed, crop, batch, margin, save_checkpoint, dev, checkpoint,
+                  init, no_record, quiet, say) -> None:
+    """Restore one stack of IMAGEs (one model) into ``paths`` (per sample, one file per image) and write the
+    records."""
     if checkpoint and save_checkpoint:
         raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to save",
                                  param_hint="--save-checkpoint")
@@ -130,7 +167,6 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
     finally:
         bar.close()
         fill_bar.close()
-    say = (lambda text: None) if quiet else click.echo
     model = None if no_record else restorer_summary(ckpt, checkpoint or save_checkpoint)
     sampler = None if no_record or ckpt.config.method == "regression" else sampler_summary(
         SamplerConfig(steps=sample_steps, start=start, strength=strength).resolved(
