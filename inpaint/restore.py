@@ -30,7 +30,7 @@ from .train import StepCallback, train
 from .unet import LEARNED_METHODS, ModelConfig
 from .windows import MARGIN, fill_windows, hole_map
 
-__all__ = ["DEFAULT_TRAIN_STEPS", "check_restore", "restore", "restore_config", "train_restorer"]
+__all__ = ["DEFAULT_TRAIN_STEPS", "check_restore", "restore", "restore_config", "train_on_texture", "train_restorer"]
 
 DEFAULT_TRAIN_STEPS = 2000
 """Optimizer steps of a restore's training (batch 16 of 64x64 crops); what they cost and give is measured in
@@ -144,6 +144,16 @@ def train_restorer(
         exclude, valid = hole, None
     return train(image, config, device=device, on_step=on_step, out=out, name=name, exclude=exclude, valid=valid,
                  minutes=minutes, init=init)
+
+
+def train_on_texture(image: Tensor, config: TrainConfig, *, device: str | torch.device = "cpu",
+                     on_step: StepCallback | None = None, name: str = "image", minutes: float | None = None,
+                     init: Checkpoint | None = None) -> Checkpoint:
+    """Train ``config.method`` on crops of all of ``image``, an undamaged texture (no hole, nothing held out):
+    the model of the texture itself that ``tile`` and ``extend`` synthesize with.  ``minutes`` and ``init`` as
+    in :func:`train_restorer`."""
+    return train(image, config, device=device, on_step=on_step, name=name, minutes=minutes, init=init,
+                 exclude=torch.zeros(image.shape[-2:], dtype=torch.bool))
 
 
 def restore(

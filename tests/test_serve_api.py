@@ -56,8 +56,12 @@ def upload(client, data: bytes, name="image.png"):
 def run_job(client, image_id, mask, **options) -> dict:
     response = client.post("/api/jobs", json={"image": image_id, "mask": data_url(mask), **options})
     assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
-    for _ in range(600):
+    return wait(client, response.json()["id"])
+
+
+def wait(client, job_id: str) -> dict:
+    """The job's record once it stopped running."""
+    for _ in range(1200):
         job = client.get(f"/api/jobs/{job_id}").json()
         if job["state"] != "running":
             return job
@@ -210,16 +214,18 @@ def test_bad_jobs_get_a_4xx_with_a_message(client):
     _error(job(image=image, mask=data_url(np.zeros((H, W), np.uint8)), method="telea"), 400, "no hole")
     _error(job(image=image, mask=data_url(np.zeros((H + 1, W), np.uint8)), method="telea"), 400, "differs from the image size")
     _error(job(image=image, mask="data:image/png;base64,@@@", method="telea"), 400, "base64")
-    _error(job(image=image, mask=mask, method="magic"), 400, "method must be one of")
-    _error(job(image=image, mask=mask), 400, "no 'method'")
+    _error(job(image=image, mask=mask, method="magic"), 400, "'method': Input should be 'patchmatch'")
+    _error(job(image=image, mask=mask), 400, "'method': Field required")
     _error(job(image=image, mask=mask, method="telea", path="/etc/passwd"), 400, "unknown option 'path'")
     _error(job(image=image, mask=mask, method="model", model="../../etc/passwd"), 400, "shipped")
-    _error(job(image=image, mask=mask, method="model", steps="many"), 400, "'steps' must be int")
+    _error(job(image=image, mask=mask, method="model", steps="many"), 400, "'steps': Input should be a valid integer")
+    _error(job(image=image, mask=mask, method="telea", seed=True), 400, "'seed': Input should be a valid integer")
+    _error(job(image=image, mask=mask, method="model", steps=5000), 400, "steps must be between 1 and 1000")
     _error(job(image=image, mask=mask, method="restore", minutes=1), 400, "smaller than the 64x64 training crop")
     _error(job(image=image, mask=mask, method="restore", crop=12), 400, "multiple of 8")
     _error(job(image="0123456789abcdef", mask=mask, method="telea"), 404, "no image")
     _error(job(image="../x", mask=mask, method="telea"), 404, "no image")
-    _error(job(mask=mask, method="telea"), 400, "no 'image'")
+    _error(job(mask=mask, method="telea"), 400, "'image': Field required")
     _error(client.post("/api/jobs", content=b"{not json"), 400, "JSON")
     _error(client.post("/api/jobs", json=[1, 2]), 400, "JSON object")
     _error(client.get("/api/jobs/0123456789abcdef"), 404, "no job")
@@ -288,15 +294,67 @@ def test_a_result_comes_with_the_record_of_its_fill(client):
 
 
 def test_the_api_is_described_by_an_openapi_document_and_a_page(client):
-    from inpaint.cli.server import _OPTION_TYPES, JOB_OPTIONS, ROUTES
+    import dataclasses
 
-    assert set(JOB_OPTIONS) == set(_OPTION_TYPES)
+    from inpaint.cli.server import ROUTES
+    from inpaint.cli.server_methods import FillRequest, TextureRequest
+
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.") and len(ROUTES) == sum(len(ops) for ops in doc["paths"].values())
     job = doc["paths"]["/api/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert set(job["properties"]) == {"image", "mask", *JOB_OPTIONS} and job["required"] == ["image", "mask", "method"]
+    server_only = {"model_file", "device"}  # the page cannot set them
+    assert set(job["properties"]) == {"image", "mask"} | {f.name for f in dataclasses.fields(FillRequest)} - server_only
+    assert job["required"] == ["image", "mask", "method"] and job["additionalProperties"] is False
+    tile = doc["paths"]["/api/images/{id}/tile"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(tile["properties"]) == {f.name for f in dataclasses.fields(TextureRequest)} - server_only - {"action"}
     page = client.get("/docs")
     assert page.status_code == 200 and "curl" in page.text and "/api/results/{id}/record.json" in page.text
+    assert "/api/images/{id}/extend" in page.text and "number or null" in page.text
     for method, path, *_ in ROUTES:  # every described route exists: a made-up id gets the route's own 404
         response = client.request(method, path.replace("{id}", "0123456789abcdef"))
         assert response.status_code != 405, (method, path)
+
+
+def test_tile_and_extend_an_image_keep_its_pixels_and_come_with_a_tiled_preview(client):
+    from inpaint.tile import seam_energy
+
+    original = cork(64, 64)
+    record = upload(client, png(original), "floor.png").json()
+    response = client.post(f"/api/images/{record['id']}/tile", json={"band": 8, "seed": 1})
+    assert response.status_code == 202, response.text
+    job = wait(client, response.json()["id"])
+    assert job["state"] == "done" and job["label"] == "tile (prior)", job
+    out = np.asarray(fetch_png(client, f"/api/results/{job['result']}.png"))
+    drawn = np.asarray(fetch_png(client, f"/api/results/{job['result']}/mask.png")) > 127
+    rows, cols = np.nonzero(drawn.all(1))[0], np.nonzero(drawn.all(0))[0]
+    assert set(rows) == set(cols) == {*range(4), *range(60, 64)} and drawn.sum() == 64 * 64 - 56 * 56  # the wrap band
+    assert np.array_equal(out[~drawn], original[~drawn]) and (out[drawn] != original[drawn]).any()
+    as_tensor = lambda a: torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1  # noqa: E731
+    assert seam_energy(as_tensor(out)) < seam_energy(as_tensor(original))
+    tiled = np.asarray(fetch_png(client, f"/api/results/{job['result']}/tiled.png"))
+    assert tiled.shape == (128, 128, 3) and np.array_equal(tiled[64:, 64:], out)
+    made = client.get(f"/api/results/{job['result']}/record.json").json()
+    assert made["action"] == "tile" and made["band"] == 8 and made["model"]["name"] == "prior" and made["seed"] == 1
+
+    response = client.post(f"/api/images/{record['id']}/extend", json={"width": 96, "height": 80})
+    job = wait(client, response.json()["id"])
+    assert job["state"] == "done" and job["label"] == "extend 96x80 (prior)", job
+    out = np.asarray(fetch_png(client, f"/api/results/{job['result']}.png"))
+    assert out.shape == (80, 96, 3) and np.array_equal(out[:64, :64], original)
+
+
+def test_bad_texture_jobs_get_a_4xx_with_a_message(client):
+    record = upload(client, png(cork(64, 64))).json()
+    rgba = upload(client, png(np.dstack([cork(64, 64), np.full((64, 64), 255, np.uint8)]))).json()
+    url = f"/api/images/{record['id']}"
+    _error(client.post(f"{url}/extend", json={"width": 32, "height": 80}), 400, "smaller than the image")
+    _error(client.post(f"{url}/extend", json={"width": 96}), 400, "needs the new width and height")
+    _error(client.post(f"{url}/extend", json={"width": 4000, "height": 4000}), 413, "over this server's")
+    _error(client.post(f"{url}/tile", json={"band": 64}), 400, "band must be between 1 and 63")
+    _error(client.post(f"{url}/tile", json={"band": "wide"}), 400, "'band': Input should be a valid integer")
+    _error(client.post(f"{url}/tile", json={"model": "cork/repaint"}), 400, "unconditional")
+    _error(client.post(f"{url}/tile", json={"model": "gravel"}), 400, "draws 1-channel images")
+    _error(client.post(f"{url}/tile", json={"action": "extend"}), 400, "unknown option 'action'")
+    _error(client.post(f"/api/images/{rgba['id']}/tile", json={}), 400, "alpha")
+    _error(client.post("/api/images/0123456789abcdef/tile", json={}), 404, "no image")
+

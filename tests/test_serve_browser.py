@@ -251,3 +251,38 @@ def test_redo_shortcut_help_panning_and_using_a_result_in_a_browser(server, brow
     fill_and_wait(page, 0)  # the second pass fills the filled image
     assert page.locator("#message").text_content() == ""
     page.close()
+
+
+def test_tile_and_extend_with_a_tiled_preview_in_a_browser(server, browser, tmp_path):
+    original = cork_crop()
+    Image.fromarray(original).save(tmp_path / "cork-crop.png")
+    page = new_page(browser, server)
+    open_image(page, tmp_path / "cork-crop.png")
+    assert page.locator("#texture-model").input_value() == "prior"  # the texture prior, untrained, by default
+    assert page.locator("#extend-width").input_value() == str(2 * SIZE)
+
+    page.fill("#band", "8")
+    page.click("#tile")
+    page.wait_for_selector("#cards .card:nth-child(1)", timeout=120_000)
+    assert page.locator("#cards .card .title").all_text_contents() == ["tile (prior)"]
+    page.wait_for_function("document.getElementById('tiled').naturalWidth === 2 * 128")
+    assert page.locator("#tiled-view").is_visible()
+    page.screenshot(path=str(tmp_path / "serve-tile.png"), full_page=True)
+    tile = np.asarray(Image.open(download(page, "#cards .card:nth-child(1) a.download", tmp_path)))
+    drawn = np.asarray(Image.open(download(page, "#cards .card:nth-child(1) a.download-mask", tmp_path))) > 127
+    assert drawn[0].all() and drawn[:, 0].all() and not drawn[SIZE // 2, SIZE // 2]  # the band across the wrap
+    assert np.array_equal(tile[~drawn], original[~drawn])
+
+    page.fill("#extend-width", "160")
+    page.fill("#extend-height", "144")
+    page.click("#extend")
+    page.wait_for_selector("#cards .card:nth-child(1) .title:text('extend 160x144 (prior)')", timeout=120_000)
+    assert page.locator("#cards .card").count() == 1  # another result, its own group
+    grown = np.asarray(Image.open(download(page, "#cards .card:nth-child(1) a.download", tmp_path)))
+    assert grown.shape == (144, 160, 3) and np.array_equal(grown[:SIZE, :SIZE], original)
+
+    page.fill("#extend-width", "64")
+    page.click("#extend")
+    message_says(page, "smaller than the image")
+    assert page.locator("#message").text_content().startswith("Cannot extend")
+    page.close()

@@ -19,6 +19,7 @@ const state = {
   job: null,          // {id, started, before, maskVersion}
   cards: [],          // {result, label, seconds, clientMs, before, maskVersion, el}
   shown: null,
+  textureRuns: 0,     // each tile or extend result is its own group of cards
 };
 
 const imageCanvas = $("image-canvas");
@@ -79,6 +80,8 @@ async function showImage(record) {
   const rgb = record.channels === 3 || record.channels === 4;  // colour channels (alpha aside): the prior is RGB
   $("prior").checked = rgb;
   $("prior").disabled = !rgb;
+  $("extend-width").value = 2 * record.width;  // a start: twice each side
+  $("extend-height").value = 2 * record.height;
   zoomFit();
   say("Paint the hole, then Fill.");
   if (record.transparent) {
@@ -330,19 +333,58 @@ function beforePicture() {
 async function startFill() {
   clearMessage();
   if (!state.image) { fail("Open an image first."); return; }
-  const started = performance.now();
   const body = { image: state.image.id, mask: maskPng(), ...fillOptions() };
+  await startJob("/api/jobs", body, "fill", { before: beforePicture(), maskVersion: state.maskVersion });
+}
+
+function textureOptions() {
+  const options = { model: $("texture-model").value, seed: Number($("seed").value) || 0 };
+  const minutes = Number($("texture-minutes").value);
+  if (minutes > 0) options.minutes = minutes;
+  return options;
+}
+
+async function startTexture(action) {
+  clearMessage();
+  if (!state.image) { fail("Open an image first."); return; }
+  const body = textureOptions();
+  let width = state.image.width, height = state.image.height;
+  if (action === "tile") {
+    body.band = Number($("band").value);
+  } else {
+    width = Number($("extend-width").value); height = Number($("extend-height").value);
+    if (!width || !height) { fail("Give the new width and height."); return; }
+    Object.assign(body, { width, height });
+  }
+  // Texture results are compared with the image itself, placed on the new canvas; they share no hole.
+  await startJob(`/api/images/${state.image.id}/${action}`, body, action,
+                 { before: placedPicture(width, height), maskVersion: `${action}-${++state.textureRuns}`, texture: true });
+}
+
+function placedPicture(width, height) {
+  const out = document.createElement("canvas");
+  out.width = width; out.height = height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "rgba(220, 40, 40, 0.55)";
+  ctx.fillRect(0, 0, width, height);
+  ctx.clearRect(0, 0, imageCanvas.width, imageCanvas.height);
+  ctx.drawImage(imageCanvas, 0, 0);
+  return out.toDataURL("image/png");
+}
+
+async function startJob(url, body, what, card) {
+  const started = performance.now();
   let job;
   try {
-    const response = await api("/api/jobs", {
+    const response = await api(url, {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
     });
     job = await response.json();
   } catch (e) {
-    fail(e.status === 409 ? `Not started: ${e.message}` : `Cannot fill: ${e.message}`);
+    fail(e.status === 409 ? `Not started: ${e.message}` : `Cannot ${what}: ${e.message}`);
     return;
   }
-  state.job = { id: job.id, started, before: beforePicture(), maskVersion: state.maskVersion, image: state.image };
+  state.job = { id: job.id, started, image: state.image, ...card };
   $("cancel").disabled = false;
   poll(state.job);
 }
@@ -371,7 +413,7 @@ async function poll(job) {
   if (record.state === "done") {
     const clientMs = performance.now() - job.started;
     await addCard({ result: record.result, label: record.label, seconds: record.seconds, clientMs, before: job.before,
-                    maskVersion: job.maskVersion, image: job.image });
+                    maskVersion: job.maskVersion, image: job.image, texture: Boolean(job.texture) });
     say(`${record.label}: done in ${record.seconds.toFixed(2)} s.`);
   } else if (record.state === "cancelled") {
     say(`${record.label}: cancelled after ${record.seconds.toFixed(1)} s.`);
@@ -416,7 +458,7 @@ async function addCard(card) {
     <button class="remove" title="Remove">&times;</button></div>`;
   el.querySelector("img").src = `/api/results/${card.result}/preview.png`;
   el.querySelector(".title").textContent = card.label;
-  el.querySelector(".time").textContent = `filled in ${card.seconds.toFixed(2)} s`;
+  el.querySelector(".time").textContent = `${card.texture ? "made" : "filled"} in ${card.seconds.toFixed(2)} s`;
   el.querySelector(".download").setAttribute("download", `${stem}-${card.label.split(" ")[0].replace("/", "-")}.png`);
   el.querySelector(".download-mask").setAttribute("download", `${stem}-mask.png`);
   el.addEventListener("click", (event) => { if (!event.target.closest("a, button")) showCard(card); });
@@ -455,8 +497,10 @@ async function showCard(card) {
   $("before").src = card.before;
   $("after").src = `/api/results/${card.result}/preview.png`;
   $("shown-label").textContent = card.label;
+  $("tiled-view").hidden = !card.texture;
+  if (card.texture) $("tiled").src = `/api/results/${card.result}/tiled.png`;
   // Small images are shown enlarged by a whole factor, so that their pixels stay square and sharp.
-  const width = card.image.width;
+  const width = card.texture ? (await loadImage(card.before)).naturalWidth : card.image.width;
   const scale = width < COMPARE_WIDTH ? Math.max(1, Math.floor(COMPARE_WIDTH / width)) : 1;
   $("before").style.width = `${width * scale}px`;
   await loadImage($("after").src);
@@ -489,6 +533,8 @@ $("zoom-out").addEventListener("click", () => setZoom(state.zoom > 1 ? Math.ceil
 $("zoom-fit").addEventListener("click", () => { if (state.image) zoomFit(); });
 $("method").addEventListener("change", showOptions);
 $("fill").addEventListener("click", startFill);
+$("tile").addEventListener("click", () => startTexture("tile"));
+$("extend").addEventListener("click", () => startTexture("extend"));
 $("cancel").addEventListener("click", cancelFill);
 $("slider").addEventListener("input", slide);
 
@@ -531,6 +577,9 @@ async function start() {
       select.append(option);
     }
     select.value = info.models.includes("cork") ? "cork" : info.models[0];
+    const textureModel = $("texture-model");
+    for (const name of info.models) textureModel.append(new Option(name, name));
+    textureModel.value = info.models.includes("prior") ? "prior" : info.models[0];
     if (info.image) await showImage(info.image);
   } catch (e) {
     fail(`The server did not answer: ${e.message}`);

@@ -42,7 +42,9 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from ..io import ImageFormatError, ImageInfo, image_size, read_image, read_mask, split_alpha, write_image, write_mask
 from .server_jobs import Busy, JobRunner
-from .server_methods import INSTANT, METHODS, FillRequest, check_request, run_request
+from .server_methods import (INSTANT, METHODS, FillRequest, TextureRequest, check_request, check_texture_request,
+                             run_request, run_texture_request)
+from .server_requests import FillJob, TextureJob, parse_job
 
 __all__ = ["Limits", "create_app", "static_folder"]
 
@@ -265,12 +267,12 @@ async def upload_mask(request: Request) -> Response:
 
 async def start_job(request: Request) -> Response:
     server = _server(request)
-    body = await _json(request, server.limits.max_bytes)
-    item = server.images.get(_field(body, "image", str), "image")
-    mask = _field(body, "mask", str)
-    data = _data_url(mask)
+    job = _parse(FillJob, await _json(request, server.limits.max_bytes))
+    item = server.images.get(job.image, "image")
+    data = _data_url(job.mask)
     known = await run_in_threadpool(_decode_mask, server, data, item, "the painted mask")
-    fill_request = replace(_fill_request(body), model_file=server.models.get(body.get("model")), device=server.device)
+    fill_request = replace(_library_request(job.request), model_file=server.models.get(job.model),
+                           device=server.device)
     try:
         await run_in_threadpool(check_request, fill_request, item.pixels, item.info.channels, known)
     except (ValueError, FileNotFoundError) as exc:
@@ -282,8 +284,43 @@ async def start_job(request: Request) -> Response:
         return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
                                          label=fill_request.label, record=record))
 
+    return _submit(server, fill_request.label, work)
+
+
+async def tile_image(request: Request) -> Response:
+    return await _texture_job(request, "tile")
+
+
+async def extend_image(request: Request) -> Response:
+    return await _texture_job(request, "extend")
+
+
+async def _texture_job(request: Request, action: str) -> Response:
+    """A texture action on an image as a job: the whole image in, a result whose ``known`` is what it kept."""
+    server = _server(request)
+    item = server.images.get(request.path_params["id"], "image")
+    job = _parse(TextureJob, await _json(request, server.limits.max_bytes))
+    texture = replace(_library_request(lambda: job.request(action)), model_file=server.models.get(job.model),
+                      device=server.device)
+    if action == "extend" and texture.width * texture.height > server.limits.max_pixels:
+        raise HTTPError(413, f"{texture.width}x{texture.height} is over this server's {server.limits.max_pixels:,} "
+                             "pixels")
     try:
-        job = server.runner.submit(fill_request.label, work)
+        await run_in_threadpool(check_texture_request, texture, item.pixels, item.info.channels)
+    except (ValueError, FileNotFoundError) as exc:
+        raise _user_error(exc) from None
+
+    def work(report):
+        out, known = run_texture_request(texture, item.pixels, item.info.channels, report)
+        return server.results.add(Stored(name=item.name, pixels=out, info=item.info, known=known,
+                                         label=texture.label, record=texture_record(item, known, texture)))
+
+    return _submit(server, texture.label, work)
+
+
+def _submit(server: "_Server", label: str, work) -> Response:
+    try:
+        job = server.runner.submit(label, work)
     except Busy as exc:
         raise HTTPError(409, str(exc)) from None
     return JSONResponse(_job_record(server, job), status_code=202)
@@ -314,6 +351,13 @@ async def result_preview(request: Request) -> Response:
     return await _preview(request, "results")
 
 
+async def result_tiled(request: Request) -> Response:
+    """The result tiled 2x2 (8-bit PNG): its wrap seams, where a tile would show them, cross the middle."""
+    server = _server(request)
+    item = server.results.get(request.path_params["id"], "result")
+    return Response(await run_in_threadpool(server.preview, item.pixels.repeat(1, 1, 2, 2)), media_type="image/png")
+
+
 async def result_record(request: Request) -> Response:
     """The record of the intervention that made a result (inpaint.record), to keep beside its download."""
     server = _server(request)
@@ -326,21 +370,34 @@ def page_record(image: Stored, mask_png: bytes, known: torch.Tensor, fill: FillR
     """The record of a fill made on the page: as ``inpaint fill`` writes it, the mask being the painted PNG."""
     import hashlib
 
-    from .. import DISTRIBUTION, __version__
-    from ..record import hole_extent
-
     model = {"name": fill.method}
     if fill.method == "model":
         model = {"name": fill.model, "path": fill.model_file, "steps": fill.steps}
     elif fill.method == "restore":
         model = {"name": "trained on the input", "minutes": fill.minutes, "train_steps": fill.train_steps,
                  "init": fill.init, "crop": fill.crop, "batch": fill.batch}
+    return _record(image, known, fill.label, model, fill.seed,
+                   mask={"from": "painted on the page", "sha256": hashlib.sha256(mask_png).hexdigest()})
+
+
+def texture_record(image: Stored, known: torch.Tensor, texture: TextureRequest) -> dict:
+    """The record of a tile or extend made on the page; the 'hole' is what it drew."""
+    model = ({"name": "trained on the input", "minutes": texture.minutes, "init": "auto"} if texture.minutes
+             else {"name": texture.model, "path": texture.model_file})
+    action = {"action": texture.action, **({"band": texture.band} if texture.action == "tile"
+                                           else {"width": texture.width, "height": texture.height})}
+    return _record(image, known, texture.label, model, texture.seed, **action)
+
+
+def _record(image: Stored, known: torch.Tensor, label: str, model: dict, seed: int, **fields) -> dict:
+    from .. import DISTRIBUTION, __version__
+    from ..record import hole_extent
+
     return {"tool": {"name": "inpaint", "distribution": DISTRIBUTION, "version": __version__},
-            "command": ["inpaint serve", fill.label],
+            "command": ["inpaint serve", label],
             "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "input": {"name": image.name, "sha256": image.sha256},
-            "mask": {"from": "painted on the page", "sha256": hashlib.sha256(mask_png).hexdigest()},
-            "hole": hole_extent(known), "model": model, "seed": fill.seed}
+            "input": {"name": image.name, "sha256": image.sha256}, **fields,
+            "hole": hole_extent(known), "model": model, "seed": seed}
 
 
 async def use_result(request: Request) -> Response:
@@ -385,19 +442,13 @@ ROUTES = (
     ("POST", "/api/results/{id}/use", use_result, "the result becomes an image (a next pass) -> its record", "json"),
     ("GET", "/api/results/{id}/record.json", result_record, "the record of the fill: input, mask, model, seed, hole",
      "json"),
+    ("POST", "/api/images/{id}/tile", tile_image, "make the image tile: JSON options -> the job", "json"),
+    ("POST", "/api/images/{id}/extend", extend_image, "grow the image to width x height: JSON options -> the job",
+     "json"),
+    ("GET", "/api/results/{id}/tiled.png", result_tiled, "the result tiled 2x2, to look at its seams", "png"),
 )
 """The HTTP API: (method, path, handler, what it does, what it returns)."""
 
-JOB_OPTIONS = {"method": ("string", f"one of {', '.join(METHODS)}"),
-               "model": ("string", "model's name (method 'model'): a shipped one or one given to serve --checkpoint"),
-               "steps": ("integer", "sampling steps (default: the default sampler's)"),
-               "seed": ("integer", "seed of the noise"),
-               "minutes": ("number", "restore: training budget"),
-               "train_steps": ("integer", "restore: training steps instead of minutes"),
-               "crop": ("integer", "restore: training crop side"), "batch": ("integer", "restore: crops per step"),
-               "init": ("string", "restore: scratch or prior")}
-"""The options of ``POST /api/jobs`` besides ``image`` and ``mask``, with their JSON types (``_OPTION_TYPES``
-checks them)."""
 
 
 def openapi(limits: Limits) -> dict:
@@ -410,28 +461,40 @@ def openapi(limits: Limits) -> dict:
             "4XX": {"description": "a bad request: {\"error\": message}"}}}
         if "{id}" in path:
             op["parameters"] = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-        if path == "/api/jobs":
-            properties = {"image": {"type": "string", "description": "an image id"},
-                          "mask": {"type": "string", "description": "PNG data URL, white = hole"},
-                          **{k: {"type": t, "description": d} for k, (t, d) in JOB_OPTIONS.items()}}
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["image", "mask", "method"], "properties": properties,
-                "additionalProperties": False}}}}
+        if path in BODIES:
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": BODIES[path].model_json_schema()}}}
         elif path.startswith("/api/images") and method == "POST":
             op["requestBody"] = {"required": True, "description": f"the raw file, at most {limits.max_bytes:,} bytes",
                                  "content": {"application/octet-stream": {}}}
         paths.setdefault(path, {})[method.lower()] = op
     return {"openapi": "3.1.0", "info": {"title": "inpaint serve", "version": __version__,
                                          "description": "Fill a painted hole with classical methods, shipped "
-                                                        "models, or a model trained on the image itself."},
+                                                        "models, or a model trained on the image itself; make "
+                                                        "a texture tile, or grow it."},
             "paths": paths}
+
+
+BODIES = {"/api/jobs": FillJob, "/api/images/{id}/tile": TextureJob, "/api/images/{id}/extend": TextureJob}
+"""The routes that take a JSON body, with its pydantic model (the OpenAPI document's schemas come from them)."""
+
+
+def _json_type(schema: dict) -> str:
+    """``integer``, ``one of a, b``, ``number or null``: a property of a JSON schema in words."""
+    if "enum" in schema:
+        return "one of " + ", ".join(schema["enum"])
+    if "anyOf" in schema:
+        return " or ".join(_json_type(s) for s in schema["anyOf"])
+    return schema.get("type", "")
 
 
 CURL = """curl -s -X POST --data-binary @photo.png 'http://127.0.0.1:8765/api/images?name=photo.png'   # -> {"id": ...}
 curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8765/api/jobs \\
      -d '{"image": "ID", "mask": "data:image/png;base64,'$(base64 -w0 hole.png)'", "method": "model", "model": "cork"}'
 curl -s http://127.0.0.1:8765/api/jobs/JOB                      # until "state": "done"; then:
-curl -s -o filled.png http://127.0.0.1:8765/api/results/RESULT.png"""
+curl -s -o filled.png http://127.0.0.1:8765/api/results/RESULT.png
+curl -s -X POST -H 'Content-Type: application/json' http://127.0.0.1:8765/api/images/ID/tile -d '{"band": 16}'
+curl -s -o tiled.png http://127.0.0.1:8765/api/results/RESULT/tiled.png   # the result tiled 2x2"""
 """The API from a shell, as /docs shows it."""
 
 
@@ -445,13 +508,16 @@ async def api_docs(request: Request) -> Response:
 
     rows = "".join(f"<tr><td><code>{m}</code></td><td><code>{escape(p)}</code></td><td>{escape(s)}</td>"
                    f"<td>{r}</td></tr>" for m, p, _, s, r in ROUTES)
-    options = "".join(f"<tr><td><code>{k}</code></td><td>{t}</td><td>{escape(d)}</td></tr>"
-                      for k, (t, d) in JOB_OPTIONS.items())
+    options = "".join(f"<h2>The JSON body of POST <code>{escape(path)}</code></h2><table border='1' cellpadding='4'>"
+                      + "".join(f"<tr><td><code>{k}</code></td><td>{escape(_json_type(v))}</td>"
+                                f"<td>{escape(v.get('description', ''))}</td></tr>"
+                                for k, v in model.model_json_schema()["properties"].items()) + "</table>"
+                      for path, model in BODIES.items())
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>inpaint serve: API</title></head><body>"
             f"<h1>inpaint serve: the HTTP API</h1><p>The OpenAPI document: <a href='/openapi.json'>/openapi.json</a>. "
             f"Bad requests get a 4xx with <code>{{\"error\": message}}</code>.</p>"
             f"<table border='1' cellpadding='4'><tr><th>method</th><th>path</th><th>what</th><th>returns</th></tr>"
-            f"{rows}</table><h2>Options of POST /api/jobs</h2><table border='1' cellpadding='4'>{options}</table>"
+            f"{rows}</table>{options}"
             f"<h2>From a shell</h2><pre>{escape(CURL)}</pre></body></html>")
     return HTMLResponse(page)
 
@@ -496,37 +562,18 @@ async def _json(request: Request, limit: int) -> dict:
     return body
 
 
-def _field(body: dict, key: str, kind: type):
-    if key not in body:
-        raise HTTPError(400, f"the request has no {key!r}")
-    value = body[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise HTTPError(400, f"{key!r} must be a {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-_OPTION_TYPES = {"method": (str,), "model": (str,), "steps": (int, type(None)), "seed": (int,),
-                 "minutes": (int, float, type(None)), "train_steps": (int, type(None)), "crop": (int,),
-                 "batch": (int,), "init": (str,)}
-
-
-def _fill_request(body: dict) -> FillRequest:
-    """The job's options, each of a known name and type, as a FillRequest (400 otherwise)."""
-    known_keys = set(_OPTION_TYPES)  # what the page may set; model_file and device are the server's
-    options = {}
-    for key, value in body.items():
-        if key in ("image", "mask"):
-            continue
-        if key not in known_keys:
-            raise HTTPError(400, f"unknown option {key!r}; options: {', '.join(sorted(known_keys))}")
-        if not isinstance(value, _OPTION_TYPES[key]) or isinstance(value, bool):
-            names = " or ".join("null" if t is type(None) else t.__name__ for t in _OPTION_TYPES[key])
-            raise HTTPError(400, f"{key!r} must be {names}, got {value!r}")
-        options[key] = value
-    if "method" not in options:
-        raise HTTPError(400, f"the request has no 'method' (one of {', '.join(METHODS)})")
+def _parse(model, body: dict):
+    """``body`` checked as the pydantic ``model`` (:mod:`inpaint.cli.server_requests`), or 400 with the problem."""
     try:
-        return FillRequest(**options)
+        return parse_job(model, body)
+    except ValueError as exc:
+        raise HTTPError(400, str(exc)) from None
+
+
+def _library_request(make):
+    """``make()``, the library's request, or 400 with what it refuses (a range, a missing budget)."""
+    try:
+        return make()
     except ValueError as exc:
         raise HTTPError(400, str(exc)) from None
 

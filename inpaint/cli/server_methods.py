@@ -10,6 +10,10 @@ method         library call                                                     
 ``restore``    :func:`inpaint.restore.restore` (trains on the image itself)     minutes
 =============  ===============================================================  =======
 
+and two texture actions on the whole image (:class:`TextureRequest`): ``tile``
+(:func:`inpaint.tile.make_tileable`) and ``extend`` (:func:`inpaint.extend.extend`), with a shipped or
+given model (the texture prior by default), or one fine-tuned on the image for a few minutes.
+
 An image with alpha (grey + alpha, RGBA) is filled on its colour channels and
 gets its alpha back with :func:`inpaint.io.join_alpha` (opaque in the filled
 hole). A grey image filled by an RGB model goes in as three equal channels and
@@ -30,11 +34,15 @@ from ..prior import PRIOR, load_init
 from ..train import check_init
 from .server_jobs import Report
 
-__all__ = ["INSTANT", "METHODS", "FillRequest", "check_request", "run_request"]
+__all__ = ["INSTANT", "METHODS", "ACTIONS", "FillRequest", "TextureRequest", "check_request", "run_request",
+           "check_texture_request", "run_texture_request"]
 
 INSTANT = ("patchmatch", "telea", "ns")
 METHODS = (*INSTANT, "model", "restore")
 INITS = ("scratch", PRIOR)
+ACTIONS = ("tile", "extend")
+MAX_SIDE = 4096
+"""The largest side ``extend`` grows an image to on the page."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +233,117 @@ def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, rep
                           device=request.device,
                           progress=lambda done, total: report("sampling", done, total), name="page")
     return restored[0].cpu()
+
+
+@dataclass(frozen=True)
+class TextureRequest:
+    """A texture action on the whole image.
+
+    Parameters
+    ----------
+    action : one of :data:`ACTIONS`
+        ``tile``: re-synthesize a band of ``band`` pixels across the wrap seams; ``extend``: grow the image to
+        ``width`` x ``height`` (it stays top left).
+    model : str
+        A shipped model name (default the texture prior) or one given to ``serve --checkpoint``.
+    minutes : float or None
+        Fine-tune a model on the image itself for this many minutes first (from the prior where it fits, as
+        ``inpaint tile`` does); None uses ``model`` as it is.
+    seed : int
+    model_file, device : str
+        Set by the server, as in :class:`FillRequest`.
+    """
+
+    action: str
+    model: str = PRIOR
+    band: int = 16
+    width: int | None = None
+    height: int | None = None
+    minutes: float | None = None
+    seed: int = 0
+    model_file: str | None = None
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(ACTIONS)}; got {self.action!r}")
+        if self.minutes is not None and not 0 < self.minutes <= 120:
+            raise ValueError(f"minutes must be more than 0 and at most 120, got {self.minutes}")
+        if self.action == "extend":
+            if self.width is None or self.height is None:
+                raise ValueError("extend needs the new width and height")
+            if not (0 < self.width <= MAX_SIDE and 0 < self.height <= MAX_SIDE):
+                raise ValueError(f"width and height must be between 1 and {MAX_SIDE}, got {self.width}x{self.height}")
+
+    @property
+    def label(self) -> str:
+        """``tile (prior)``, ``extend 512x512 (3 min on the image)``."""
+        what = "tile" if self.action == "tile" else f"extend {self.width}x{self.height}"
+        return f"{what} ({f'{self.minutes:g} min on the image' if self.minutes else self.model})"
+
+
+def check_texture_request(request: TextureRequest, image: Tensor, channels: int) -> None:
+    """Raise ``ValueError`` with a message for the page unless ``request`` can run on this image (cheap checks)."""
+    if channels in (2, 4):
+        raise ValueError("tile and extend need an opaque image; this one has an alpha channel")
+    H, W = image.shape[-2:]
+    if request.action == "tile":
+        from ..tile import seam_known
+
+        seam_known(H, W, request.band)
+    elif request.width < W or request.height < H:
+        raise ValueError(f"{request.width}x{request.height} is smaller than the image ({W}x{H})")
+    if request.minutes is None:
+        ckpt, _ = _model(request.model, request.model_file, request.device)
+        want = ckpt.config.model.image_channels
+        if want == 1 and channels != 1 or want != 1 and channels not in (1, want):
+            raise ValueError(f"the model {request.model} draws {want}-channel images; this one has {channels}")
+        if not ckpt.config.model.conditional:
+            raise ValueError(f"the model {request.model} is unconditional; tile and extend need a conditional one")
+
+
+def run_texture_request(request: TextureRequest, image: Tensor, channels: int,
+                        report: Report) -> tuple[Tensor, Tensor]:
+    """The result (1, C, H', W') and its ``known`` map (1, 1, H', W'): False where it drew new pixels."""
+    check_texture_request(request, image, channels)
+    generator = torch.Generator().manual_seed(request.seed)
+    if request.minutes is None:
+        ckpt, network = _model(request.model, request.model_file, request.device)
+    else:
+        ckpt = _train_on_image(request, image, report)
+        network = ckpt.network(device=request.device)
+    grey = channels == 1 and ckpt.config.model.image_channels == 3
+    x = (image.expand(-1, 3, -1, -1) if grey else image).to(request.device)
+    progress = lambda done, total: report("drawing", done, total)  # noqa: E731
+    report("drawing", 0, 1)
+    H, W = image.shape[-2:]
+    if request.action == "tile":
+        from ..tile import make_tileable, seam_known
+
+        out = make_tileable(network, ckpt.config, x, band=request.band, generator=generator, progress=progress)
+        known = torch.roll(seam_known(H, W, request.band), (-(H // 2), -(W // 2)), dims=(-2, -1))
+    else:
+        from ..extend import extend
+
+        out = extend(network, ckpt.config, x, request.height, request.width, generator=generator, progress=progress)
+        known = torch.zeros(1, 1, request.height, request.width, dtype=torch.bool)
+        known[..., :H, :W] = True
+    out = out.cpu()
+    return (out.mean(1, keepdim=True) if grey else out), known
+
+
+def _train_on_image(request: TextureRequest, image: Tensor, report: Report):
+    from ..prior import init_for
+    from ..restore import restore_config, train_on_texture
+
+    config = restore_config(image.shape[1], seed=request.seed)
+    budget, started = round(60 * request.minutes), time.perf_counter()
+    report("training (seconds)", 0, budget)
+    return train_on_texture(image, config, device=request.device, minutes=request.minutes, name="page",
+                            init=init_for("auto", config),
+                            on_step=lambda step, loss: report("training (seconds)",
+                                                              min(budget, round(time.perf_counter() - started)),
+                                                              budget))
 
 
 DEFAULT_MODEL_STEPS = DEFAULT_SAMPLER.steps

@@ -16,13 +16,10 @@ DEFAULT_MINUTES = 3.0
 
 def model_of_image(x, image: str, checkpoint: str | None, minutes: float, init: str, seed: int, dev, quiet: bool):
     """The given checkpoint, or a diffusion model trained on all of ``x`` for ``minutes`` (from ``init``)."""
-    import torch
-
     from ..checkpoint import load_checkpoint
     from ..prior import init_for
-    from ..restore import restore_config
+    from ..restore import restore_config, train_on_texture
     from ..shipped import resolve_checkpoint
-    from ..train import train
     from .progress import LazyBar
 
     if checkpoint:
@@ -30,8 +27,8 @@ def model_of_image(x, image: str, checkpoint: str | None, minutes: float, init: 
     config = restore_config(x.shape[1], seed=seed)
     bar = LazyBar(config.steps, 0, config.batch, "train diffusion", minutes=minutes, disable=quiet)
     try:
-        return train(x, config, device=dev, on_step=bar.step, name=Path(image).name, minutes=minutes,
-                     exclude=torch.zeros(x.shape[-2:], dtype=torch.bool), init=init_for(init, config))
+        return train_on_texture(x, config, device=dev, on_step=bar.step, name=Path(image).name, minutes=minutes,
+                                init=init_for(init, config))
     except KeyboardInterrupt:
         raise Interrupted("interrupted while training; nothing written") from None
     finally:
