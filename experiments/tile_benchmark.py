@@ -3,13 +3,15 @@ the half-shifted image, and PatchMatch over the same band.
 
     python experiments/tile_benchmark.py                       # the shipped prior, untrained on each texture
     python experiments/tile_benchmark.py --minutes 3           # a model fine-tuned on each texture (tile's default)
+    python experiments/tile_benchmark.py --train-steps 2000    # the same for a step count, whatever the load
 
 For each texture of ``data/unseen/`` (the first ``--textures``), the top-left ``--size`` square is made to tile
 four ways; the measures are the seam energy of a 2x2 tiling (:func:`inpaint.tile.seam_energy`; 1.0 = no seam)
 and the band's patch statistics: the sliced Wasserstein distance (:func:`inpaint.metrics.patch_swd`, 0-255
 levels) between the 7x7 patches across the seams (in the half-shifted image, where the seams cross) and those
 at the same places of another square of the same texture (its bottom-right one), which has no seam.
-Writes ``experiments/results/tile/results.md`` and a 2x2 tiling per texture and method.
+Writes ``experiments/results/tile/results.md`` (``results-<M>min.md`` with ``--minutes``) and a 2x2 tiling per
+texture and method.  The fine-tuned models are kept in ``runs/synthesis/``, where the extend benchmark finds them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,49 @@ from inpaint.report import markdown_table  # noqa: E402
 from inpaint.tile import DEFAULT_BAND, make_tileable, seam_energy, seam_known  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "tile"
+RUNS = Path(__file__).resolve().parent.parent / "runs" / "synthesis"
 DEFAULT_TEXTURES = "bark,bricks,lawn,marble,planks,shingles,stone,tiles"
+
+
+def texture_model(name: str, x: torch.Tensor, prior, *, minutes: float | None = None, steps: int | None = None):
+    """``prior`` itself, or a model fine-tuned from it on all of ``x`` for ``minutes`` (the default of ``inpaint
+    tile`` and ``extend``) or ``steps`` (a count the machine's load does not change), kept in ``runs/synthesis/``
+    so that the tile and extend benchmarks share it."""
+    if not minutes and not steps:
+        return prior
+    from dataclasses import replace
+
+    from inpaint.checkpoint import save_checkpoint
+    from inpaint.restore import restore_config, train_on_texture
+
+    path = RUNS / f"{name}-{x.shape[-2]}x{x.shape[-1]}-{model_tag(minutes, steps)}.pt"
+    if path.is_file():
+        return load_checkpoint(path)
+    config = restore_config(x.shape[1])
+    model = train_on_texture(x, replace(config, steps=steps or config.steps), minutes=minutes, init=prior, name=name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(model, path)
+    return model
+
+
+def model_tag(minutes: float | None, steps: int | None) -> str:
+    """``3min``, ``2000steps``, or '' for the untrained prior: in the names of the results and models."""
+    return f"{minutes:g}min" if minutes else f"{steps}steps" if steps else ""
+
+
+def model_text(model, prior, minutes: float | None) -> str:
+    """How the model of each square was made, for a results file."""
+    if model is prior:
+        return "the shipped texture prior, untrained on these textures"
+    budget = f"{minutes:g} minutes" if minutes else f"{model.step} steps"
+    return f"a model fine-tuned on each square for {budget} from the prior"
+
+
+def model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="fine-tune a model on each square for this long (default: the prior, untrained)")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="fine-tune a model on each square for this many steps instead")
 
 
 def half_shift(x: torch.Tensor, back: bool = False) -> torch.Tensor:
@@ -68,27 +112,20 @@ def main() -> None:
     parser.add_argument("--textures", default=DEFAULT_TEXTURES)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--band", type=int, default=DEFAULT_BAND)
-    parser.add_argument("--minutes", type=float, default=None,
-                        help="fine-tune a model on each texture for this long (default: the prior, untrained)")
+    model_options(parser)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
     prior = load_checkpoint(prior_path())
+    tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
     rows = []
     for name in args.textures.split(","):
         file = next(p for p in TEXTURES.iterdir() if p.stem == name)
         image, info = read_image(file)
         n = args.size
         x, reference = image[..., :n, :n].contiguous(), image[..., -n:, -n:].contiguous()
-        if args.minutes:
-            from inpaint.restore import restore_config
-            from inpaint.train import train
-
-            config = restore_config(3)
-            model = train(x, config, minutes=args.minutes, init=prior, exclude=torch.zeros(n, n, dtype=torch.bool))
-        else:
-            model = prior
+        model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
         t0 = time.perf_counter()
         ours = make_tileable(model.network(), model.config, x, band=args.band,
                              generator=torch.Generator().manual_seed(0))
@@ -98,23 +135,21 @@ def main() -> None:
         for method, y in results.items():
             rows.append({"texture": name, "method": method, "seam energy": seam_energy(y),
                          "band patch SWD": band_swd(y, reference, args.band)})
-            write_image(y.repeat(1, 1, 2, 2), OUT / f"{name}-{method.replace(' ', '-')}-2x2.png", info)
+            write_image(y.repeat(1, 1, 2, 2), OUT / f"{name}-{method.replace(' ', '-')}{tag}-2x2.png", info)
         print(f"{name}: inpaint tile {seconds:.1f} s; " + ", ".join(
             f"{r['method']} {r['seam energy']:.2f}/{r['band patch SWD']:.2f}" for r in rows[-4:]), flush=True)
     methods = list(dict.fromkeys(r["method"] for r in rows))
     means = [{"texture": "**mean**", "method": m, **{k: sum(r[k] for r in rows if r["method"] == m) / len(
         [r for r in rows if r["method"] == m]) for k in ("seam energy", "band patch SWD")}} for m in methods]
-    model_text = (f"a model fine-tuned on each square for {args.minutes:g} minutes from the prior" if args.minutes
-                  else "the shipped texture prior, untrained on these textures")
     text = [f"# Seamless tiles: {len(rows) // len(methods)} textures of data/unseen\n",
             f"The top-left {args.size}x{args.size} square of each texture made to tile; band {args.band} px; "
-            f"`inpaint tile` with {model_text} and the default sampler. Seam energy of the 2x2 tiling (1.00: no "
+            f"`inpaint tile` with {model_text(model, prior, args.minutes)} and the default sampler. Seam energy of the 2x2 tiling (1.00: no "
             "seam); band patch SWD: 7x7 patches across the seams against the same places of the texture's "
             "bottom-right square (0-255 levels; lower is closer to the texture).\n",
             markdown_table(rows + means, ["texture", "method", "seam energy", "band patch SWD"],
                            {"seam energy": ".2f", "band patch SWD": ".2f"}),
-            f"\nCommand: `python experiments/tile_benchmark.py{' --minutes ' + format(args.minutes, 'g') if args.minutes else ''}`.\n"]
-    (OUT / "results.md").write_text("\n".join(text))
+            f"\nCommand: `python {' '.join(sys.argv)}`.\n"]
+    (OUT / f"results{tag}.md").write_text("\n".join(text))
     print("\n".join(text))
 
 

@@ -25,7 +25,7 @@ from inpaint.perceptual import lpips_distance
 
 __all__ = [
     "PSNR_CAP", "psnr", "ssim", "sharpness", "sharpness_ratio", "blur_effect", "frequency_errors", "colour_error",
-    "patch_swd", "diversity", "hole_metrics", "lpips_distance",
+    "patch_swd", "near_copy_share", "diversity", "hole_metrics", "lpips_distance",
 ]
 
 PSNR_CAP = 100.0
@@ -38,6 +38,9 @@ TONE_SIGMA = 4.0
 """Standard deviation in pixels of the window over which :func:`frequency_errors` averages the error into tone."""
 PATCH_SIZE, PATCH_DIRECTIONS, PATCH_POSITIONS = 7, 128, 4096
 """:func:`patch_swd`: side of the patches, random projections, and at most this many hole positions per image."""
+COPY_LEVELS = 2.0
+""":func:`near_copy_share`: a patch is a near-copy when its RMS difference to a source patch is below this many
+0-255 levels (8-bit rounding alone gives 0.3)."""
 LEVELS = 127.5
 """One unit of [-1, 1] in the 0 to 255 levels that the error metrics report."""
 
@@ -316,6 +319,48 @@ def patch_swd(output: Tensor, truth: Tensor, known: Tensor, *, size: int = PATCH
         c = (theirs[b][:, where].T @ dirs).sort(dim=0).values
         values.append((a - c).abs().mean())
     return torch.stack(values).cpu() * LEVELS
+
+
+def near_copy_share(output: Tensor, source: Tensor, known: Tensor, *, size: int = PATCH_SIZE, stride: int = 4,
+                    levels: float = COPY_LEVELS, chunk: int = 2048) -> float:
+    """Share of the new patches of ``output`` that are near-copies of one place of ``source``: visible
+    repetition, as patch-based synthesis makes it.
+
+    The ``size`` x ``size`` patches of ``output`` that lie wholly in its new pixels (``known`` False), every
+    ``stride`` pixels, are each compared with every patch of ``source`` (stride 1, exact nearest neighbour);
+    a patch whose RMS difference to its nearest is below ``levels`` (0-255) counts as a copy.  A method that
+    pastes the source scores near 1, a drawing of new texture near 0, and so does the texture's own
+    continuation unless it repeats itself.
+
+    Parameters
+    ----------
+    output : Tensor (1, C, H, W) in [-1, 1]
+    source : Tensor (1, C, h, w) in [-1, 1], the pixels the method was given
+    known : Tensor (1, 1, H, W) bool, True where ``output`` holds the given pixels
+
+    Examples
+    --------
+    >>> source = torch.rand(1, 1, 16, 16) * 2 - 1
+    >>> canvas = torch.zeros(1, 1, 16, 32); canvas[..., :16] = source; canvas[..., 16:] = source  # tiled
+    >>> known = torch.zeros(1, 1, 16, 32, dtype=torch.bool); known[..., :16] = True
+    >>> near_copy_share(canvas, source, known, size=5)
+    1.0
+    >>> near_copy_share(torch.rand(1, 1, 16, 32) * 2 - 1, source, known, size=5)
+    0.0
+    """
+    if output.ndim != 4 or source.ndim != 4 or output.shape[:2] != source.shape[:2] or output.shape[0] != 1:
+        raise ValueError(f"output and source must be (1, C, H, W) of the same C, got {tuple(output.shape)} "
+                         f"and {tuple(source.shape)}")
+    _check_known(output, known)
+    unfold = torch.nn.functional.unfold
+    new = unfold((~known).double(), size, stride=stride).amin(1)[0].bool()  # wholly new patches
+    if not new.any():
+        raise ValueError(f"no {size}x{size} patch lies wholly in the new pixels")
+    mine = unfold(output.float(), size, stride=stride)[0].T[new]
+    theirs = unfold(source.float(), size)[0].T
+    nearest = torch.cat([torch.cdist(part, theirs).amin(1) for part in mine.split(chunk)])
+    rms = nearest / math.sqrt(mine.shape[1]) * LEVELS
+    return float((rms < levels).double().mean())
 
 
 def diversity(samples: Tensor, *, net: lpips.LPIPS | None = None) -> Tensor:

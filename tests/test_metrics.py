@@ -246,6 +246,27 @@ def test_patch_swd_is_zero_for_a_copy_small_for_a_shifted_copy_and_large_for_a_b
         metrics.patch_swd(truth, truth, known, size=4)
 
 
+def test_near_copies_are_found_wherever_they_are_pasted_and_nothing_else_counts():
+    g = torch.Generator().manual_seed(0)
+    source = torch.rand(1, 3, 24, 24, generator=g) * 2 - 1
+    known = torch.zeros(1, 1, 24, 48, dtype=torch.bool)
+    known[..., :24] = True
+    canvas = torch.cat([source, torch.rand(1, 3, 24, 24, generator=g) * 2 - 1], dim=-1)
+    assert metrics.near_copy_share(canvas, source, known, size=5) == 0.0  # new noise copies nothing
+    canvas[..., 4:20, 28:44] = source[..., 3:19, 5:21]  # a block pasted from elsewhere, as PatchMatch pastes
+    share = metrics.near_copy_share(canvas, source, known, size=5, stride=1)
+    whole = (20 - 4 - 4) * (44 - 28 - 4) / ((24 - 4) * (24 - 4))  # patches wholly inside the pasted block
+    assert share == pytest.approx(whole)
+    off = canvas.clone()
+    off[..., 28:] += 3 / 127.5  # the same block 3 levels brighter is no longer a copy at 2 levels
+    assert metrics.near_copy_share(off, source, known, size=5) == 0.0
+    assert metrics.near_copy_share(off, source, known, size=5, levels=4) > 0
+    thin = torch.ones_like(known)
+    thin[..., 30:33] = False  # new pixels, but no 5x5 patch fits in them
+    with pytest.raises(ValueError, match="wholly in the new pixels"):
+        metrics.near_copy_share(canvas, source, thin, size=5)
+
+
 # --- diversity and the report dict --------------------------------------------
 
 def test_diversity(lpips_net):

@@ -1,0 +1,99 @@
+"""Larger textures on textures nobody tuned on: ``inpaint extend`` against PatchMatch synthesis.
+
+    python experiments/extend_benchmark.py                     # the shipped prior, untrained on each texture
+    python experiments/extend_benchmark.py --minutes 3         # a model fine-tuned on each square (extend's default)
+    python experiments/extend_benchmark.py --train-steps 2000  # the same for a step count (the tile benchmark's models)
+
+For each texture of ``data/unseen/`` (the first ``--textures``), its top-left ``--size`` square is grown to twice
+its width and height, the square staying top left.  The texture's own pixels there (its top-left square of twice
+the side, which neither method was given) are the held-out truth.  Methods: ``inpaint extend`` (cell by cell,
+the default sampler); PatchMatch synthesis (PyPatchMatch fills the whole new region at once from the square's
+patches); and, as references, the square tiled 2x2 and another part of the texture (its bottom-right square of
+twice the side, disjoint from the top-left one), which gives what a real sample of the texture scores.
+Measures, on the new pixels only:
+
+- patch SWD: sliced Wasserstein distance between their 7x7 patches and the truth's at the same places
+  (:func:`inpaint.metrics.patch_swd`, 0-255 levels): do they have the texture's patch statistics?
+- near-copies: the share of their 7x7 patches (every 4 px) within 2 levels RMS of one place of the square
+  (:func:`inpaint.metrics.near_copy_share`): how much of the new area is pasted from the input.
+
+Writes ``experiments/results/extend/results.md`` (``results-<M>min.md`` with ``--minutes``) and each output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tile_benchmark import DEFAULT_TEXTURES, model_options, model_tag, model_text, texture_model  # noqa: E402
+from unseen_benchmark import TEXTURES  # noqa: E402
+
+from inpaint.baselines import patchmatch  # noqa: E402
+from inpaint.checkpoint import load_checkpoint  # noqa: E402
+from inpaint.extend import extend  # noqa: E402
+from inpaint.io import read_image, write_image  # noqa: E402
+from inpaint.metrics import near_copy_share, patch_swd  # noqa: E402
+from inpaint.prior import prior_path  # noqa: E402
+from inpaint.report import markdown_table  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "results" / "extend"
+MEASURES = ("patch SWD", "near-copies")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--textures", default=DEFAULT_TEXTURES)
+    parser.add_argument("--size", type=int, default=256)
+    model_options(parser)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    OUT.mkdir(parents=True, exist_ok=True)
+    prior = load_checkpoint(prior_path())
+    tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
+    n = args.size
+    rows = []
+    for name in args.textures.split(","):
+        file = next(p for p in TEXTURES.iterdir() if p.stem == name)
+        image, info = read_image(file)
+        x, truth = image[..., :n, :n].contiguous(), image[..., : 2 * n, : 2 * n].contiguous()
+        known = torch.zeros(1, 1, 2 * n, 2 * n, dtype=torch.bool)
+        known[..., :n, :n] = True
+        model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
+        t0 = time.perf_counter()
+        ours = extend(model.network(), model.config, x, 2 * n, 2 * n, generator=torch.Generator().manual_seed(0))
+        seconds = time.perf_counter() - t0
+        canvas = torch.where(known, truth, torch.zeros_like(truth))
+        results = {"inpaint extend": ours, "PatchMatch synthesis": patchmatch(canvas, known, seed=0),
+                   "tiled 2x2 (reference)": x.repeat(1, 1, 2, 2),
+                   "another part of the texture (reference)": image[..., -2 * n:, -2 * n:]}
+        for method, y in results.items():
+            rows.append({"texture": name, "method": method, "patch SWD": float(patch_swd(y, truth, known)[0]),
+                         "near-copies": near_copy_share(y, x, known)})
+            if "another part" not in method:
+                write_image(y, OUT / f"{name}-{method.split(' (')[0].replace(' ', '-')}{tag}.png", info)
+        print(f"{name}: extend {seconds:.1f} s; " + ", ".join(
+            f"{r['method']} {r['patch SWD']:.2f}/{r['near-copies']:.2f}" for r in rows[-len(results):]), flush=True)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    means = [{"texture": "**mean**", "method": m, **{k: sum(r[k] for r in rows if r["method"] == m) / len(
+        [r for r in rows if r["method"] == m]) for k in MEASURES}} for m in methods]
+    text = [f"# Larger textures: {len(rows) // len(methods)} textures of data/unseen\n",
+            f"The top-left {n}x{n} square of each texture grown to {2 * n}x{2 * n}; `inpaint extend` with "
+            f"{model_text(model, prior, args.minutes)}, the default sampler, cells of 64 px. On the new pixels: patch SWD against the "
+            "texture's own pixels there (0-255 levels; lower is closer to the texture's patch statistics) and "
+            "the share of 7x7 patches that are near-copies (RMS < 2 levels) of one place of the square (visible "
+            "repetition). The last reference is the texture's bottom-right square of that size: what a real sample of the "
+            "texture scores on both.\n",
+            markdown_table(rows + means, ["texture", "method", *MEASURES], {"patch SWD": ".2f", "near-copies": ".3f"}),
+            f"\nCommand: `python {' '.join(sys.argv)}`.\n"]
+    (OUT / f"results{tag}.md").write_text("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
