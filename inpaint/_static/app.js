@@ -498,11 +498,15 @@ async function showCard(card) {
   $("after").src = `/api/results/${card.result}/preview.png`;
   $("shown-label").textContent = card.label;
   $("tiled-view").hidden = !card.texture;
+  $("compare").querySelector(".caption").textContent = card.texture
+    ? "Left of the line: the image as given (new pixels in red); right: the result. Drag the slider."
+    : "Left of the line: the hole in red; right: the fill. Drag the slider.";
   if (card.texture) $("tiled").src = `/api/results/${card.result}/tiled.png`;
   // Small images are shown enlarged by a whole factor, so that their pixels stay square and sharp.
   const width = card.texture ? (await loadImage(card.before)).naturalWidth : card.image.width;
   const scale = width < COMPARE_WIDTH ? Math.max(1, Math.floor(COMPARE_WIDTH / width)) : 1;
   $("before").style.width = `${width * scale}px`;
+  $("tiled").style.width = `${Math.min(2 * width * scale, 2 * COMPARE_WIDTH)}px`;  // at the scale of the view above
   await loadImage($("after").src);
 }
 
