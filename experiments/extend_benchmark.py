@@ -22,7 +22,6 @@ Writes ``experiments/results/extend/results.md`` (``results-<M>min.md`` with ``-
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -30,15 +29,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tile_benchmark import DEFAULT_TEXTURES, model_options, model_tag, model_text, texture_model  # noqa: E402
+from tile_benchmark import arguments, model_text, start, texture_model  # noqa: E402
 from unseen_benchmark import TEXTURES  # noqa: E402
 
 from inpaint.baselines import patchmatch  # noqa: E402
-from inpaint.checkpoint import load_checkpoint  # noqa: E402
 from inpaint.extend import extend  # noqa: E402
 from inpaint.io import read_image, write_image  # noqa: E402
 from inpaint.metrics import near_copy_share, patch_swd  # noqa: E402
-from inpaint.prior import prior_path  # noqa: E402
 from inpaint.report import markdown_table  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "extend"
@@ -46,16 +43,8 @@ MEASURES = ("patch SWD", "near-copies")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--textures", default=DEFAULT_TEXTURES)
-    parser.add_argument("--size", type=int, default=256)
-    model_options(parser)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    OUT.mkdir(parents=True, exist_ok=True)
-    prior = load_checkpoint(prior_path())
-    tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
+    args = arguments(__doc__).parse_args()
+    prior, tag = start(args, OUT)
     n = args.size
     rows = []
     for name in args.textures.split(","):

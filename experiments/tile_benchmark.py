@@ -73,11 +73,25 @@ def model_text(model, prior, minutes: float | None) -> str:
     return f"a model fine-tuned on each square for {budget} from the prior"
 
 
-def model_options(parser: argparse.ArgumentParser) -> None:
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options the tile and extend benchmarks share: which textures, the square's side, the model, threads."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--textures", default=DEFAULT_TEXTURES)
+    parser.add_argument("--size", type=int, default=256, help="side of the square taken from each texture")
     parser.add_argument("--minutes", type=float, default=None,
                         help="fine-tune a model on each square for this long (default: the prior, untrained)")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="fine-tune a model on each square for this many steps instead")
+    parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
+def start(args: argparse.Namespace, out: Path):
+    """Threads set, ``out`` made; returns the prior and the results' name tag (``-3min``, ``-2000steps``, '')."""
+    torch.set_num_threads(args.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
+    return load_checkpoint(prior_path()), tag
 
 
 def half_shift(x: torch.Tensor, back: bool = False) -> torch.Tensor:
@@ -108,17 +122,10 @@ def band_swd(tiled: torch.Tensor, reference: torch.Tensor, band: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--textures", default=DEFAULT_TEXTURES)
-    parser.add_argument("--size", type=int, default=256)
+    parser = arguments(__doc__)
     parser.add_argument("--band", type=int, default=DEFAULT_BAND)
-    model_options(parser)
-    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    OUT.mkdir(parents=True, exist_ok=True)
-    prior = load_checkpoint(prior_path())
-    tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
+    prior, tag = start(args, OUT)
     rows = []
     for name in args.textures.split(","):
         file = next(p for p in TEXTURES.iterdir() if p.stem == name)
