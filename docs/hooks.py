@@ -20,6 +20,8 @@ SHARED = {
     "masks/hole_fraction.png": ROOT / "masks" / "hole_fraction.png",
     "inpaint/_weights/README.md": ROOT / "inpaint" / "_weights" / "README.md",
     "experiments/prior_corpus.md": ROOT / "experiments" / "prior_corpus.md",
+    "experiments/checkpoints/reference-recipe/README.md":
+        ROOT / "experiments" / "checkpoints" / "reference-recipe" / "README.md",
 }
 RESULTS = ROOT / "experiments" / "results"
 SUFFIXES = {".md", ".png", ".csv", ".json"}

@@ -34,9 +34,8 @@ TEXTURE_DATA = {
     "canvas": "Debian bookworm `mypaint-data-extras` 2.0.1-9, `HR_Canvas 01.png`, 512x512 RGB, CC0-1.0",
 }
 """Origin and licence of the shipped textures (data/SOURCES.md, where every sha256 is listed)."""
-TEXTURE_HARDWARE = ("one NVIDIA H100 shared by several runs (700 to 1 200 crops a second each), about 7.5 minutes "
-                    "per 20 000-step run; canvas's RePaint model alone on the GPU in 4 min 39 s "
-                    "(data/checkpoints/README.md)")
+TEXTURE_HARDWARE = ("this project's 2-core CPU, one torch thread per run, two textures trained at once "
+                    "(`python experiments/shipped_models.py --train --jobs 2`)")
 PRIOR_HARDWARE = ("this project's 2-core CPU, 2 torch threads, bfloat16 autocast; other work shared the machine "
                   "part of the time")
 
@@ -62,19 +61,23 @@ def sha256(path: Path) -> str:
 
 
 def texture_quality(name: str) -> str:
-    """This texture's rows of the five-texture study, as a table."""
-    rows = [line for line in (ROOT / "experiments/results/textures/results.md").read_text().splitlines()
+    """This texture's rows of the shipped models' measurement, as a table."""
+    rows = [line for line in (ROOT / "experiments/results/shipped/results.md").read_text().splitlines()
             if line.startswith("| ") and f"| {name}.png |" in line]
     head = ("| holes | texture | method | PSNR (dB) ↑ | SSIM ↑ | LPIPS ↓ | sharpness (1 = truth) | s / fill |\n"
             "| --- | --- | --- | --- | --- | --- | --- | --- |")
     return head + "\n" + "\n".join(rows)
 
 
+def minutes(ckpt) -> str:
+    return f"{ckpt.timing['seconds'] / 60:.1f} min" if "seconds" in ckpt.timing else "not recorded"
+
+
 def texture_card(name: str) -> str:
     files = sorted((FOLDER / name).glob("*.safetensors"))
     ckpts = {f.stem: load_checkpoint(f) for f in files}
-    table = "\n".join(f"| `{name}/{m}` | {c.step:,} | {parameters(c):,} | {recipe(c.config)} | `{sha256(f)[:12]}` |"
-                      for (m, c), f in zip(ckpts.items(), files))
+    table = "\n".join(f"| `{name}/{m}` | {c.step:,} | {parameters(c):,} | {recipe(c.config)} | {minutes(c)} | "
+                      f"`{sha256(f)[:12]}` |" for (m, c), f in zip(ckpts.items(), files))
     return f"""# Model card: `{name}`
 
 Small U-Nets trained on one texture, `data/{name}.png`, by this toolkit's `inpaint train-texture`, so that
@@ -82,12 +85,12 @@ Small U-Nets trained on one texture, `data/{name}.png`, by this toolkit's `inpai
 
 ## Models
 
-| model | steps | parameters | recipe | sha256 |
-| --- | --- | --- | --- | --- |
+| model | steps | parameters | recipe | training time | sha256 |
+| --- | --- | --- | --- | --- | --- |
 {table}
 
-These are of an **older recipe** than today's defaults (linear schedule, T = 1000, a constant learning rate,
-dihedral augmentation, float32, from scratch); `data/checkpoints/README.md` gives the exact commands.
+Today's default recipe, trained by `inpaint train-texture data/{name}.png --method all --train-steps 4000 --seed 0`;
+`init prior-corpus` is the shipped texture prior (its own card gives its data and licences), `scratch` a fresh network.
 
 ## Training
 
@@ -97,10 +100,10 @@ dihedral augmentation, float32, from scratch); `data/checkpoints/README.md` give
 
 ## Measured quality
 
-On the held-out quarter, 16 crops of 64x64, the fixed hole sets of `masks/` (thick, box, freeform); the
-diffusion model sampled with DDPM over 250 strided steps, RePaint over 100 steps with 3 resamplings. Measured
-by `python experiments/study_textures.py`
-([results](../../../experiments/results/textures/results.md)):
+On the held-out quarter, 16 crops of 64x64, the fixed hole sets `masks/thick-64` and `masks/box-64`; the
+diffusion model sampled with `fill`'s default sampler (25 steps from PatchMatch's fill at strength 0.4), RePaint
+with `compare`'s quick walk (280 network calls). Measured by `python experiments/shipped_models.py`
+([results](../../../experiments/results/shipped/results.md)):
 
 {texture_quality(name)}
 
@@ -116,8 +119,19 @@ by `python experiments/study_textures.py`
 ## Licence
 
 The weights are released with the toolkit under the MIT licence. The training image is CC0, so its licence
-puts no condition on the weights.
+puts no condition on the weights.{licence_of_init(name, ckpts)}
 """
+
+
+def licence_of_init(name: str, ckpts: dict) -> str:
+    """What a model fine-tuned from the prior inherits: the question of the prior's GPL corpus."""
+    from_prior = [m for m, c in ckpts.items() if c.config.init.startswith("prior")]
+    if not from_prior:
+        return " Every model here starts from scratch: no other data went into it."
+    names = ", ".join(f"`{name}/{m}`" for m in from_prior)
+    return (f" But {names} was fine-tuned from the texture prior, whose corpus is mostly GPL-licensed game "
+            "textures: what that means for its weights is said in [the prior's card](../prior/MODEL_CARD.md), "
+            "and applies here too. The other models start from scratch.")
 
 
 def prior_card() -> str:

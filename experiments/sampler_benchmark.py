@@ -2,8 +2,8 @@
 
     python experiments/sampler_benchmark.py [--texture data/cork.png] [--steps 1000,250,100,50,25]
 
-Uses the shipped checkpoints of the texture (the conditional diffusion model for
-DDPM and DDIM, the unconditional one for RePaint), the held-out strip cut into
+Uses the texture's models of the reference recipe, the ones it measured (experiments/checkpoints/reference-recipe/:
+the conditional diffusion model for DDPM and DDIM, the unconditional one for RePaint), the held-out strip cut into
 128x128 crops, and holes from the fixed set masks/thick-128.  Writes
 experiments/results/sampler_benchmark.{md,json}.
 """
@@ -39,13 +39,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     image, _ = read_image(args.texture)
-    folder = Path("data/checkpoints") / Path(args.texture).stem
+    folder = Path("experiments/checkpoints/reference-recipe") / Path(args.texture).stem  # the models it measured
     models = {"ddpm": "diffusion", "ddim": "diffusion", "repaint": "repaint"}
     data, ids, _ = load_eval_set(image, args.masks, crops=CROPS)
     net = load_lpips("cpu")
     rows = []
     for sampler, method in models.items():
-        ckpt = load_checkpoint(folder / f"{method}.pt")
+        ckpt = load_checkpoint(folder / f"{method}.safetensors")
         for steps in [int(s) for s in args.steps.split(",")]:
             config = SamplerConfig(sampler, steps, **(REPAINT if sampler == "repaint" else {}))
             filler = learned_filler(ckpt, config, 1, args.seed, "cpu")  # one batch: the noise of one generator

@@ -34,7 +34,7 @@ def steps_per_second(method: str, batch: int) -> float:
 RECIPES = {"regression": ("regression", {}),
            "diffusion": ("diffusion", {"schedule": "linear", "timesteps": 1000}),
            "diffusion-cosine-T400": ("diffusion", {"schedule": "cosine", "timesteps": 400})}
-"""Run name -> (method, the schedule it trains with); everything else is :data:`studylib.SHIPPED_RECIPE`.
+"""Run name -> (method, the schedule it trains with); everything else is :data:`studylib.REFERENCE_RECIPE`.
 'diffusion' is the shipped models' schedule (linear, T = 1000), not the library's default (cosine, T = 400)."""
 
 

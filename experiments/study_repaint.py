@@ -2,7 +2,7 @@
 
     python experiments/study_repaint.py [--steps 50] [--jumps 1,2,3,5,10] [--lengths 1,2,5,10]
 
-Uses the shipped cork checkpoints: the unconditional model for RePaint over
+Uses the reference-recipe cork checkpoints: the unconditional model for RePaint over
 ``--steps`` strided steps with every jump_n_sample x jump_length pair, plus the
 paper's 250 steps with 10 x 10; and the conditional model with DDPM at the
 same numbers of network calls as RePaint's rows (steps x jump_n_sample,
@@ -27,7 +27,7 @@ def repaint_cost(steps: int, jump_length: int, jump_n_sample: int) -> int:
     return sampling_plan("repaint", range(steps - 1, -1, -1), jump_length=jump_length, jump_n_sample=jump_n_sample).calls
 
 NAME = "repaint"
-CHECKPOINTS = S.ROOT / "data" / "checkpoints" / "cork"
+CHECKPOINTS = S.REFERENCE_CHECKPOINTS / "cork"
 
 
 def main() -> None:
@@ -57,7 +57,7 @@ def main() -> None:
     for label, ckpt, sampler, fields in S.share(args, units):
         add(label, ckpt, sampler, **fields)
     rows = S.gather(args, NAME, rows, scorer, [unit[0] for unit in S.share(args, units)])
-    intro = (f"Shipped cork models (unconditional for RePaint, mask-concatenation for conditional DDPM; 20 000 steps, "
+    intro = (f"Reference-recipe cork models (unconditional for RePaint, mask-concatenation for conditional DDPM; 20 000 steps, "
              f"eps prediction). {scorer.describe()}. RePaint rows: strided steps / jump_length / jump_n_sample; "
              "calls = network evaluations per fill. Conditional rows use as many DDPM steps as the RePaint "
              "rows' calls (capped at T = 1000).")

@@ -2,7 +2,7 @@
 
     python experiments/study_steps.py [--steps 1000,500,250,100,50,25,10]
 
-Fills the held-out thick holes of cork with the shipped conditional model,
+Fills the held-out thick holes of cork with the reference-recipe conditional model,
 with ancestral DDPM and with deterministic DDIM (eta = 0) over each number of
 evenly strided steps, and reports quality and seconds per 64x64 fill on this
 machine. Writes experiments/results/steps/.
@@ -17,7 +17,7 @@ from inpaint.checkpoint import load_checkpoint
 from inpaint.fill import SamplerConfig
 
 NAME = "steps"
-CHECKPOINT = S.ROOT / "data" / "checkpoints" / "cork" / "diffusion.safetensors"
+CHECKPOINT = S.REFERENCE_CHECKPOINTS / "cork" / "diffusion.safetensors"
 SAMPLERS = ("ddpm", "ddim")
 
 

@@ -2,7 +2,7 @@
 
     python experiments/study_textures.py [--families thick,box,freeform] [--crops 16]
 
-Runs ``inpaint compare`` with the shipped checkpoints (data/checkpoints/) on
+Runs ``inpaint compare`` with the reference-recipe checkpoints (experiments/checkpoints/reference-recipe/) on
 the five textures of data/, once per fixed 64x64 mask set, and writes each
 run's full report to experiments/results/textures/<family>/ (results.csv,
 summary.md, grid.png, plane.png, run.json), then one table of the means over
@@ -44,7 +44,7 @@ def main() -> None:
     rows, planes = [], {}
     for family in families:
         config = CompareConfig(masks=relpath(S.ROOT / "masks" / f"{family}-64"), crops=args.crops,
-                               samples=args.samples, checkpoints=relpath(S.ROOT / "data" / "checkpoints"),
+                               samples=args.samples, checkpoints=relpath(S.REFERENCE_CHECKPOINTS),
                                diffusion=DIFFUSION, cache=os.environ.get(CACHE_ENV))  # as `inpaint compare` reads it
         if args.merge:  # every shard ran its block of each family's (texture, method) pairs
             summary = merge_compare(folder / family, argv=sys.argv)
@@ -59,7 +59,7 @@ def main() -> None:
         return S.log(f"shard {args.shard} written to {folder}/<family>/parts; merge with --merge")
     columns = ["family", "texture", "method", "psnr", "ssim", "lpips", "sharpness", "seconds_per_fill"]
     intro = (f"Every method on the held-out strip of {', '.join(TEXTURES)} (up to {args.crops} 64x64 crops each) "
-             f"with the fixed hole sets {', '.join(f'masks/{f}-64' for f in families)}; shipped checkpoints; "
+             f"with the fixed hole sets {', '.join(f'masks/{f}-64' for f in families)}; the reference-recipe checkpoints of experiments/checkpoints/reference-recipe; "
              f"diffusion: DDPM over {DIFFUSION.steps} strided steps; RePaint: {REPAINT.steps} strided steps, jump "
              f"length {REPAINT.jump_length}, {REPAINT.jump_n_sample} resamplings; {args.samples} fill(s) per crop; seed 0. Rows 'all' are means over the textures "
              "(standard errors combined). Per-crop rows: results.csv in each family's folder.")

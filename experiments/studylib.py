@@ -47,7 +47,6 @@ from inpaint.io import read_image
 from inpaint.perceptual import load_lpips
 from inpaint.report import markdown_table, save_figure, save_grid, with_se, write_results
 from inpaint.shards import Shard, read_parts, write_part
-from inpaint.shipped import resolve_checkpoint
 from inpaint.train import train
 from inpaint.unet import ModelConfig
 
@@ -80,17 +79,21 @@ class Run:
         return folder / (f"{self.name}.pt" if len(self.stages) == 1 else f"{self.name}-{step}.pt")
 
 
-SHIPPED_RECIPE: TrainConfig = load_checkpoint(resolve_checkpoint("cork")).config
-"""The recipe the shipped models carry (data/checkpoints/cork/diffusion.safetensors), on which every study varies one thing
-at a time: eps prediction, linear schedule with T = 1000, crop 64, batch 16, seed 0, a constant rate, all eight
-symmetries, float32.  Not the library's defaults, which the studies' results chose later."""
+REFERENCE_CHECKPOINTS = ROOT / "experiments" / "checkpoints" / "reference-recipe"
+"""The models the first studies were measured with, of the recipe they vary (they shipped until the models of
+today's defaults replaced them): ``<texture>/<method>.safetensors``."""
+
+REFERENCE_RECIPE: TrainConfig = load_checkpoint(REFERENCE_CHECKPOINTS / "cork" / "diffusion.safetensors").config
+"""The recipe of :data:`REFERENCE_CHECKPOINTS`, on which every study varies one thing at a time: eps prediction,
+linear schedule with T = 1000, crop 64, batch 16, seed 0, a constant rate, all eight symmetries, float32, from
+scratch.  Not the library's defaults, which the studies' results chose later."""
 
 
 def config(method: str = "diffusion", *, steps: int, channels: int = 3, **diffusion) -> TrainConfig:
-    """``SHIPPED_RECIPE`` for ``method`` on ``channels``-channel images, trained ``steps``, with ``diffusion``
+    """``REFERENCE_RECIPE`` for ``method`` on ``channels``-channel images, trained ``steps``, with ``diffusion``
     fields changed."""
-    return replace(SHIPPED_RECIPE, model=ModelConfig(method, channels),
-                   diffusion=replace(SHIPPED_RECIPE.diffusion, **diffusion), steps=steps)
+    return replace(REFERENCE_RECIPE, model=ModelConfig(method, channels),
+                   diffusion=replace(REFERENCE_RECIPE.diffusion, **diffusion), steps=steps)
 
 
 def log(text: str) -> None:

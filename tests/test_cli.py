@@ -1,5 +1,7 @@
 """The command line end to end, with tiny models, and its error handling."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -185,7 +187,9 @@ def test_demo_runs_on_the_shipped_checkpoints(tmp_path, monkeypatch):
     result = run("demo", "--crops", "1", "--steps", "20", "--out", tmp_path / "demo")
     assert result.exit_code == 0, result.output
     table = result.output[result.output.index("| texture"):]
-    assert "| cork.png | regression |" in table and "| cork.png | diffusion |" in table
+    assert all(f"| cork.png | {m} |" in table for m in ("regression", "diffusion", "patchmatch"))
+    recorded = json.loads((tmp_path / "demo" / "run.json").read_text())["config"]["diffusion"]
+    assert (recorded["sampler"], recorded["start"], recorded["steps"]) == ("dpmpp-2m-sde", "patchmatch", 20)
     for name in ("grid.png", "plane.png", "summary.md", "results.csv", "run.json"):
         assert (tmp_path / "demo" / name).is_file(), name
 

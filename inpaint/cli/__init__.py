@@ -25,7 +25,7 @@ from .. import DISTRIBUTION, __version__
 
 COMMANDS = {
     "compare": ("inpaint.cli.compare:compare", "Fill the same held-out holes of TEXTURE ... with every method and compare."),
-    "demo": ("inpaint.cli.demo:demo", "Regression against diffusion on held-out crops of a shipped texture: a table and pictures."),
+    "demo": ("inpaint.cli.demo:demo", "Regression, diffusion and PatchMatch on held-out crops of a shipped texture: a table and pictures."),
     "fill": ("inpaint.cli.fill:fill", "Fill the holes of IMAGE ... (files or folders) with a trained or shipped model."),
     "info": ("inpaint.cli.info:info", "Print what CHECKPOINT holds: method, config, step and parameter count."),
     "masks": ("inpaint.cli.masks:masks", "Make fixed, versioned mask sets (PNG, white = hole) for evaluation."),

@@ -1,8 +1,8 @@
-"""``inpaint demo``: regression against diffusion on held-out crops of a shipped texture.
+"""``inpaint demo``: regression, diffusion and PatchMatch on held-out crops of a shipped texture.
 
-It is :func:`inpaint.compare.run_compare` with two methods, the shipped
-checkpoints and one sample per crop, so its numbers are those of the
-comparison protocol.
+It is :func:`inpaint.compare.run_compare` with three methods, the shipped
+checkpoints, ``fill``'s default sampler and one sample per crop, so its
+numbers are those of the comparison protocol.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import click
 
 from ..shipped import DEMO_TEXTURE
 from .common import friendly_errors
+from .sampler_options import DEFAULT_STEPS
 
-DEMO_METHODS = ("regression", "diffusion")
+DEMO_METHODS = ("regression", "diffusion", "patchmatch")
 DEMO_MASKS = "thick-64"
 DEMO_CROPS = 16
 
@@ -23,16 +24,20 @@ DEMO_CROPS = 16
 def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None = None,
              train_steps: int | None = None, crops: int = DEMO_CROPS, seed: int = 0, steps: int | None = None,
              echo: Callable[[str], None] = print, bars=None) -> list[dict]:
-    """Fill held-out crops of ``texture`` with regression and diffusion; print and save the comparison in ``out``.
+    """Fill held-out crops of ``texture`` with regression, diffusion and PatchMatch; print and save the
+    comparison in ``out``.
 
     Uses the checkpoints in ``checkpoints`` (default: the shipped ones of the
     texture), or, with ``train_steps``, trains both models with the default
-    recipe and caches them. ``steps``: DDPM steps of the diffusion fill (default all T).
+    recipe and caches them.  Diffusion fills with ``fill``'s default sampler
+    (:data:`inpaint.fill.DEFAULT_SAMPLER`), ``steps`` of it when given.
     """
+    from dataclasses import replace
+
     from ..compare import CompareConfig, run_compare
     from ..config import TrainConfig
     from ..evaluate import overall
-    from ..fill import SamplerConfig
+    from ..fill import DEFAULT_SAMPLER
     from ..report import summary_markdown
     from ..shipped import checkpoints_folder
 
@@ -42,7 +47,8 @@ def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None 
     train = TrainConfig(steps=train_steps or TrainConfig.steps)
     config = CompareConfig(
         methods=DEMO_METHODS, masks=DEMO_MASKS, crops=crops, samples=1, seed=seed,
-        checkpoints=None if train_steps else str(folder), train=train, diffusion=SamplerConfig("ddpm", steps),
+        checkpoints=None if train_steps else str(folder), train=train,
+        diffusion=DEFAULT_SAMPLER if steps is None else replace(DEFAULT_SAMPLER, steps=steps),
     )
     summary = run_compare([texture], config, out=out, echo=echo, bars=bars)
     echo("")
@@ -60,7 +66,8 @@ def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None 
 @click.option("--train-steps", type=click.IntRange(min=1), default=None, help="Train both models for this many steps instead.")
 @click.option("--crops", type=click.IntRange(min=1), default=DEMO_CROPS, show_default=True, help="Held-out crops to fill.")
 @click.option("--sample-steps", "--steps", "steps", type=click.IntRange(min=1), default=None,
-              help="DDPM steps of diffusion (--steps: the former name) [default: all T].")
+              help=f"Steps of the diffusion fill, with fill's default sampler (--steps: the former name) "
+                   f"[default: {DEFAULT_STEPS}].")
 @click.option("--out", default="out/demo", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace a demo report already in --out.")
@@ -68,7 +75,7 @@ def run_demo(*, out: Path, texture: str = DEMO_TEXTURE, checkpoints: str | None 
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch.")
 @friendly_errors
 def demo(texture, checkpoints, train_steps, crops, steps, out, seed, overwrite, quiet, threads) -> None:
-    """Regression against diffusion on held-out crops of a shipped texture: a table and pictures."""
+    """Regression, diffusion and PatchMatch on held-out crops of a shipped texture: a table and pictures."""
     from .common import check_overwrite, set_threads
     from ..compare.report import REPORT_FILES
     from .progress import bars, go_quiet

@@ -80,7 +80,7 @@ class CompareConfig:
         Checkpoint cache folder; default ``DEFAULT_CACHE``.
     diffusion : SamplerConfig
         Sampling of the conditional model. Default: ancestral DDPM over all
-        T steps of the model (1000 for the shipped ones), the sampler of the
+        T steps of the model (400 for the shipped ones), the sampler of the
         reference (Cherel et al. 2024), so that a comparison reproduces the
         reference's protocol; pass ``steps`` for a strided, faster run.  It
         differs from ``fill``'s default (:data:`inpaint.fill.DEFAULT_SAMPLER`,
