@@ -265,8 +265,10 @@ def test_the_single_generator_of_a_filler_still_depends_on_the_batches(files, tm
         for batch in (1, 3):
             filler = evaluate_lib.learned_filler(ckpt, FAST, 1, 0, "cpu")
             fills[name, batch] = evaluate_lib.run_fills(filler, data, batch, seeds)[0]
-    torch.testing.assert_close(fills["own", 1], fills["own", 3], atol=1e-4, rtol=0)
-    assert (fills["shared", 1] - fills["shared", 3]).abs().max() > 0.01
+    # Own seeds: equal up to the rounding of a convolution over another batch size, which the chain carries on
+    # (a few 1e-3 on some processors); one shared generator: other noise altogether.
+    torch.testing.assert_close(fills["own", 1], fills["own", 3], atol=1e-2, rtol=0)
+    assert (fills["shared", 1] - fills["shared", 3]).abs().max() > 0.2
 
 
 @pytest.mark.parametrize("shards, message", [
