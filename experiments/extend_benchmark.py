@@ -33,7 +33,7 @@ from tile_benchmark import arguments, model_text, start, texture_model  # noqa: 
 from unseen_benchmark import TEXTURES  # noqa: E402
 
 from inpaint.baselines import patchmatch  # noqa: E402
-from inpaint.extend import extend  # noqa: E402
+from inpaint.extend import extend, source_known  # noqa: E402
 from inpaint.io import read_image, write_image  # noqa: E402
 from inpaint.metrics import near_copy_share, patch_swd  # noqa: E402
 from inpaint.report import markdown_table  # noqa: E402
@@ -51,8 +51,7 @@ def main() -> None:
         file = next(p for p in TEXTURES.iterdir() if p.stem == name)
         image, info = read_image(file)
         x, truth = image[..., :n, :n].contiguous(), image[..., : 2 * n, : 2 * n].contiguous()
-        known = torch.zeros(1, 1, 2 * n, 2 * n, dtype=torch.bool)
-        known[..., :n, :n] = True
+        known = source_known(n, n, 2 * n, 2 * n)
         model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
         t0 = time.perf_counter()
         ours = extend(model.network(), model.config, x, 2 * n, 2 * n, generator=torch.Generator().manual_seed(0))

@@ -32,7 +32,7 @@ from inpaint.io import read_image, write_image  # noqa: E402
 from inpaint.metrics import patch_swd  # noqa: E402
 from inpaint.prior import prior_path  # noqa: E402
 from inpaint.report import markdown_table  # noqa: E402
-from inpaint.tile import DEFAULT_BAND, make_tileable, seam_energy, seam_known  # noqa: E402
+from inpaint.tile import DEFAULT_BAND, half_shift, make_tileable, seam_energy, seam_known  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "tile"
 RUNS = Path(__file__).resolve().parent.parent / "runs" / "synthesis"
@@ -92,12 +92,6 @@ def start(args: argparse.Namespace, out: Path):
     out.mkdir(parents=True, exist_ok=True)
     tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
     return load_checkpoint(prior_path()), tag
-
-
-def half_shift(x: torch.Tensor, back: bool = False) -> torch.Tensor:
-    H, W = x.shape[-2:]
-    s = -1 if back else 1
-    return torch.roll(x, (s * (H // 2), s * (W // 2)), dims=(-2, -1))
 
 
 def gimp_blend(x: torch.Tensor) -> torch.Tensor:

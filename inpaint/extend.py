@@ -17,7 +17,7 @@ from .patches import Box
 from .sampling import Progress
 from .windows import MARGIN, fill_windows, plan_windows
 
-__all__ = ["DEFAULT_CELL", "extend", "extension_cells"]
+__all__ = ["DEFAULT_CELL", "extend", "extension_cells", "source_known"]
 
 DEFAULT_CELL = 64
 """Side in pixels of the cells the canvas is grown by."""
@@ -45,6 +45,14 @@ def extension_cells(height: int, width: int, new_height: int, new_width: int, ce
     return cells
 
 
+def source_known(height: int, width: int, new_height: int, new_width: int) -> Tensor:
+    """The ``known`` map (1, 1, new_height, new_width) of an image grown by :func:`extend`: True on the image,
+    top left, False on the pixels it draws."""
+    known = torch.zeros(1, 1, new_height, new_width, dtype=torch.bool)
+    known[..., :height, :width] = True
+    return known
+
+
 def extend(model: nn.Module, config: TrainConfig, image: Tensor, new_height: int, new_width: int, *,
            cell: int = DEFAULT_CELL, margin: int = MARGIN, sampler: SamplerConfig = SamplerConfig(),
            generator: torch.Generator | None = None, progress: Progress | None = None) -> Tensor:
@@ -56,8 +64,7 @@ def extend(model: nn.Module, config: TrainConfig, image: Tensor, new_height: int
     cells = extension_cells(H, W, new_height, new_width, cell)
     canvas = image.new_zeros(1, image.shape[1], new_height, new_width)
     canvas[..., :H, :W] = image
-    known = torch.zeros(1, 1, new_height, new_width, dtype=torch.bool)
-    known[..., :H, :W] = True
+    known = source_known(H, W, new_height, new_width)
     for i, box in enumerate(cells):
         only = torch.ones_like(known)
         only[..., box.top:box.top + box.height, box.left:box.left + box.width] = False

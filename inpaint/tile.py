@@ -20,7 +20,7 @@ from .fill import SamplerConfig
 from .sampling import Progress
 from .windows import fill_windows
 
-__all__ = ["DEFAULT_BAND", "make_tileable", "seam_energy", "seam_known"]
+__all__ = ["DEFAULT_BAND", "band_known", "half_shift", "make_tileable", "seam_energy", "seam_known"]
 
 DEFAULT_BAND = 16
 """Width in pixels of the band re-synthesized across each wrap seam."""
@@ -51,6 +51,19 @@ def seam_known(height: int, width: int, band: int = DEFAULT_BAND) -> Tensor:
     return known
 
 
+def band_known(height: int, width: int, band: int = DEFAULT_BAND) -> Tensor:
+    """:func:`seam_known` in the image's own coordinates: False on the band that :func:`make_tileable` draws,
+    ``band // 2`` rows and columns at each edge (and the rest of the band at the opposite edge), True elsewhere."""
+    return half_shift(seam_known(height, width, band), back=True)
+
+
+def half_shift(x: Tensor, back: bool = False) -> Tensor:
+    """``x`` rolled by half its height and width (``back``: the other way): the wrap seams cross its middle."""
+    H, W = x.shape[-2:]
+    s = -1 if back else 1
+    return torch.roll(x, (s * (H // 2), s * (W // 2)), dims=(-2, -1))
+
+
 def make_tileable(model: nn.Module, config: TrainConfig, image: Tensor, *, band: int = DEFAULT_BAND,
                   sampler: SamplerConfig = SamplerConfig(), generator: torch.Generator | None = None,
                   progress: Progress | None = None) -> Tensor:
@@ -59,11 +72,9 @@ def make_tileable(model: nn.Module, config: TrainConfig, image: Tensor, *, band:
     if image.ndim != 4 or image.shape[0] != 1:
         raise ValueError(f"image must have shape (1, C, H, W), got {tuple(image.shape)}")
     H, W = image.shape[-2:]
-    shift = (H // 2, W // 2)
-    shifted = torch.roll(image, shift, dims=(-2, -1))
-    filled = fill_windows(model, config, shifted, seam_known(H, W, band), sampler=sampler, generator=generator,
-                          progress=progress)[0]
-    return torch.roll(filled, (-shift[0], -shift[1]), dims=(-2, -1))
+    filled = fill_windows(model, config, half_shift(image), seam_known(H, W, band), sampler=sampler,
+                          generator=generator, progress=progress)[0]
+    return half_shift(filled, back=True)
 
 
 def seam_energy(image: Tensor) -> float:

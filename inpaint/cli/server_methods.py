@@ -158,7 +158,7 @@ def check_request(request: FillRequest, image: Tensor, channels: int, known: Ten
     if request.method == "model":
         ckpt, _ = _model(request.model, request.model_file, request.device)
         want = ckpt.config.model.image_channels
-        if colour.shape[1] != want and not (colour.shape[1] == 1 and want == 3):
+        if not _fits(ckpt, colour.shape[1]):
             raise ValueError(f"the model {request.model} fills {want}-channel images; this one has "
                              f"{colour.shape[1]} colour channels")
         sampler_plan(ckpt.config, SamplerConfig(steps=request.steps))
@@ -205,29 +205,17 @@ def _fill_with_model(request: FillRequest, colour: Tensor, known: Tensor, genera
     from ..windows import fill_windows
 
     ckpt, network = _model(request.model, request.model_file, request.device)
-    grey = colour.shape[1] == 1 and ckpt.config.model.image_channels == 3
-    x = (colour.expand(-1, 3, -1, -1) if grey else colour).to(request.device)
+    x, back = _model_input(ckpt, colour, request.device)
     report("sampling", 0, 1)
-    out = fill_windows(network, ckpt.config, x, known, sampler=SamplerConfig(steps=request.steps),
-                       generator=generator, progress=lambda done, total: report("sampling", done, total))[0].cpu()
-    return out.mean(1, keepdim=True) if grey else out
+    return back(fill_windows(network, ckpt.config, x, known, sampler=SamplerConfig(steps=request.steps),
+                             generator=generator, progress=lambda done, total: report("sampling", done, total))[0])
 
 
 def _restore(request: FillRequest, colour: Tensor, known: Tensor, generator, report: Report) -> Tensor:
     from ..restore import restore
 
     config = _restore_config(request, colour.shape[1])
-    started = time.perf_counter()
-    if request.minutes is not None:
-        budget = round(60 * request.minutes)
-
-        def on_step(step: int, loss: float) -> None:
-            report("training (seconds)", min(budget, round(time.perf_counter() - started)), budget)
-    else:
-        def on_step(step: int, loss: float) -> None:
-            report("training (steps)", step, config.steps)
-
-    report("training", 0, 1)
+    on_step = _training_progress(report, request.minutes, config.steps)
     restored, _ = restore(colour, known, config, sampler=SamplerConfig(steps=request.steps),
                           generator=generator, on_step=on_step, minutes=request.minutes, init=load_init(request.init),
                           device=request.device,
@@ -296,7 +284,7 @@ def check_texture_request(request: TextureRequest, image: Tensor, channels: int)
     if request.minutes is None:
         ckpt, _ = _model(request.model, request.model_file, request.device)
         want = ckpt.config.model.image_channels
-        if want == 1 and channels != 1 or want != 1 and channels not in (1, want):
+        if not _fits(ckpt, channels):
             raise ValueError(f"the model {request.model} draws {want}-channel images; this one has {channels}")
         if not ckpt.config.model.conditional:
             raise ValueError(f"the model {request.model} is unconditional; tile and extend need a conditional one")
@@ -312,24 +300,19 @@ def run_texture_request(request: TextureRequest, image: Tensor, channels: int,
     else:
         ckpt = _train_on_image(request, image, report)
         network = ckpt.network(device=request.device)
-    grey = channels == 1 and ckpt.config.model.image_channels == 3
-    x = (image.expand(-1, 3, -1, -1) if grey else image).to(request.device)
+    x, back = _model_input(ckpt, image, request.device)
     progress = lambda done, total: report("drawing", done, total)  # noqa: E731
     report("drawing", 0, 1)
     H, W = image.shape[-2:]
     if request.action == "tile":
-        from ..tile import make_tileable, seam_known
+        from ..tile import band_known, make_tileable
 
         out = make_tileable(network, ckpt.config, x, band=request.band, generator=generator, progress=progress)
-        known = torch.roll(seam_known(H, W, request.band), (-(H // 2), -(W // 2)), dims=(-2, -1))
-    else:
-        from ..extend import extend
+        return back(out), band_known(H, W, request.band)
+    from ..extend import extend, source_known
 
-        out = extend(network, ckpt.config, x, request.height, request.width, generator=generator, progress=progress)
-        known = torch.zeros(1, 1, request.height, request.width, dtype=torch.bool)
-        known[..., :H, :W] = True
-    out = out.cpu()
-    return (out.mean(1, keepdim=True) if grey else out), known
+    out = extend(network, ckpt.config, x, request.height, request.width, generator=generator, progress=progress)
+    return back(out), source_known(H, W, request.height, request.width)
 
 
 def _train_on_image(request: TextureRequest, image: Tensor, report: Report):
@@ -337,13 +320,33 @@ def _train_on_image(request: TextureRequest, image: Tensor, report: Report):
     from ..restore import restore_config, train_on_texture
 
     config = restore_config(image.shape[1], seed=request.seed)
-    budget, started = round(60 * request.minutes), time.perf_counter()
-    report("training (seconds)", 0, budget)
     return train_on_texture(image, config, device=request.device, minutes=request.minutes, name="page",
                             init=init_for("auto", config),
-                            on_step=lambda step, loss: report("training (seconds)",
-                                                              min(budget, round(time.perf_counter() - started)),
-                                                              budget))
+                            on_step=_training_progress(report, request.minutes, config.steps))
+
+
+def _training_progress(report: Report, minutes: float | None, steps: int):
+    """The ``on_step`` of a training on the page: seconds of the budget, or steps of the count, as the work goes."""
+    report("training", 0, 1)
+    started = time.perf_counter()
+    if minutes is None:
+        return lambda step, loss: report("training (steps)", step, steps)
+    budget = round(60 * minutes)
+    return lambda step, loss: report("training (seconds)", min(budget, round(time.perf_counter() - started)), budget)
+
+
+def _fits(ckpt, channels: int) -> bool:
+    """Whether the model fills an image of ``channels`` colour channels: its own, or grey for an RGB model."""
+    want = ckpt.config.model.image_channels
+    return channels == want or (channels == 1 and want == 3)
+
+
+def _model_input(ckpt, colour: Tensor, device: str):
+    """``colour`` as the model takes it (a grey image as three equal channels for an RGB model), and the way
+    back for the model's output (their mean), on the CPU."""
+    if colour.shape[1] == 1 and ckpt.config.model.image_channels == 3:
+        return colour.expand(-1, 3, -1, -1).to(device), lambda out: out.cpu().mean(1, keepdim=True)
+    return colour.to(device), lambda out: out.cpu()
 
 
 DEFAULT_MODEL_STEPS = DEFAULT_SAMPLER.steps
