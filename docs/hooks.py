@@ -1,9 +1,10 @@
 """MkDocs hook: the experiments' README, their results and the repository's notes on its data join the site
 at their paths in the repository, so that relative links resolve and every number keeps its one home
-(``experiments/results/``)."""
+(``experiments/results/``); and the docstrings' Sphinx roles (``:func:`name```) become links to the API pages."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mkdocs.structure.files import File
@@ -24,6 +25,8 @@ SHARED = {
         ROOT / "experiments" / "checkpoints" / "reference-recipe" / "README.md",
 }
 RESULTS = ROOT / "experiments" / "results"
+ROLE = re.compile(r":(?:func|data|class|meth|mod|attr|obj|exc):<code>(~?)([\w.]+)</code>")
+"""A Sphinx role as mkdocstrings renders it: the role's name left as text before the code."""
 SUFFIXES = {".md", ".png", ".csv", ".json"}
 
 
@@ -52,3 +55,20 @@ def front_page() -> str:
     """The README, the site's front page: its links into docs/ made relative to the site."""
     text = (ROOT / "README.md").read_text()
     return text.replace("](docs/getting-started/)", "](getting-started/restore.md)").replace("](docs/", "](")
+
+
+def on_page_content(html, page, config, files):
+    """Each Sphinx role of a docstring as a cross-reference that mkdocs-autorefs resolves (it runs later, in
+    ``on_env``): a dotted name as it is, a bare one in the module of its API page (``api/fill.md``:
+    ``inpaint.fill``); one that names nothing the site documents stays plain code."""
+    src = Path(page.file.src_uri)
+    module = f"inpaint.{src.stem}" if src.parts[0] == "api" and src.stem != "index" else None
+    return ROLE.sub(lambda m: role_reference(m[2], short=bool(m[1]), module=module), html)
+
+
+def role_reference(name: str, *, short: bool, module: str | None) -> str:
+    """``<autoref>`` of ``name`` (``short``: shown by its last part, as Sphinx's ``~``), found in ``module``
+    when it is not dotted from ``inpaint``."""
+    identifier = name if name.startswith("inpaint") or module is None else f"{module}.{name}"
+    title = name.rsplit(".", 1)[-1] if short else name
+    return f'<autoref identifier="{identifier}" optional><code>{title}</code></autoref>'

@@ -16,6 +16,12 @@ Measures, on the new pixels only:
   (:func:`inpaint.metrics.patch_swd`, 0-255 levels): do they have the texture's patch statistics?
 - near-copies: the share of their 7x7 patches (every 4 px) within 2 levels RMS of one place of the square
   (:func:`inpaint.metrics.near_copy_share`): how much of the new area is pasted from the input.
+- coarse near-copies: the same on both images shrunk 4 times (a patch spans 28 px): a layout copied from the
+  square even where its detail was redrawn.
+
+``--strengths 0.4,0.6`` runs ``inpaint extend`` at each strength of its guided start (default: the sampler's)
+and writes ``results<tag>-strengths.md``; ``--tuning`` takes the six textures of ``data/unseen`` outside the
+default eight, on which such choices are made (``-tuning``).
 
 Writes ``experiments/results/extend/results.md`` (``results-<M>min.md`` with ``--minutes``) and each output.
 """
@@ -29,7 +35,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tile_benchmark import arguments, model_text, start, texture_model  # noqa: E402
+from tile_benchmark import (  # noqa: E402
+    arguments, file_name, means, model_text, paired, start, strengths, texture_model,
+)
 from unseen_benchmark import TEXTURES  # noqa: E402
 
 from inpaint.baselines import patchmatch  # noqa: E402
@@ -39,7 +47,7 @@ from inpaint.metrics import near_copy_share, patch_swd  # noqa: E402
 from inpaint.report import markdown_table  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "results" / "extend"
-MEASURES = ("patch SWD", "near-copies")
+MEASURES = ("patch SWD", "near-copies", "coarse near-copies")
 
 
 def main() -> None:
@@ -53,31 +61,37 @@ def main() -> None:
         x, truth = image[..., :n, :n].contiguous(), image[..., : 2 * n, : 2 * n].contiguous()
         known = source_known(n, n, 2 * n, 2 * n)
         model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
-        t0 = time.perf_counter()
-        ours = extend(model.network(), model.config, x, 2 * n, 2 * n, generator=torch.Generator().manual_seed(0))
-        seconds = time.perf_counter() - t0
+        results, t0 = {}, time.perf_counter()
+        for label, sampler in strengths(args).items():
+            results["inpaint extend" + label] = extend(model.network(), model.config, x, 2 * n, 2 * n,
+                                                       sampler=sampler, generator=torch.Generator().manual_seed(0))
+        seconds = (time.perf_counter() - t0) / len(results)
         canvas = torch.where(known, truth, torch.zeros_like(truth))
-        results = {"inpaint extend": ours, "PatchMatch synthesis": patchmatch(canvas, known, seed=0),
-                   "tiled 2x2 (reference)": x.repeat(1, 1, 2, 2),
-                   "another part of the texture (reference)": image[..., -2 * n:, -2 * n:]}
+        results |= {"PatchMatch synthesis": patchmatch(canvas, known, seed=0),
+                    "tiled 2x2 (reference)": x.repeat(1, 1, 2, 2),
+                    "another part of the texture (reference)": image[..., -2 * n:, -2 * n:]}
         for method, y in results.items():
             rows.append({"texture": name, "method": method, "patch SWD": float(patch_swd(y, truth, known)[0]),
-                         "near-copies": near_copy_share(y, x, known)})
+                         "near-copies": near_copy_share(y, x, known),
+                         "coarse near-copies": near_copy_share(y, x, known, scale=4)})
             if "another part" not in method:
-                write_image(y, OUT / f"{name}-{method.split(' (')[0].replace(' ', '-')}{tag}.png", info)
+                write_image(y, OUT / f"{name}-{file_name(method)}{tag}.png", info)
         print(f"{name}: extend {seconds:.1f} s; " + ", ".join(
-            f"{r['method']} {r['patch SWD']:.2f}/{r['near-copies']:.2f}" for r in rows[-len(results):]), flush=True)
+            f"{r['method']} " + "/".join(f"{r[k]:.2f}" for k in MEASURES) for r in rows[-len(results):]), flush=True)
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    means = [{"texture": "**mean**", "method": m, **{k: sum(r[k] for r in rows if r["method"] == m) / len(
-        [r for r in rows if r["method"] == m]) for k in MEASURES}} for m in methods]
     text = [f"# Larger textures: {len(rows) // len(methods)} textures of data/unseen\n",
             f"The top-left {n}x{n} square of each texture grown to {2 * n}x{2 * n}; `inpaint extend` with "
             f"{model_text(model, prior, args.minutes)}, the default sampler, cells of 64 px. On the new pixels: patch SWD against the "
             "texture's own pixels there (0-255 levels; lower is closer to the texture's patch statistics) and "
             "the share of 7x7 patches that are near-copies (RMS < 2 levels) of one place of the square (visible "
-            "repetition). The last reference is the texture's bottom-right square of that size: what a real sample of the "
+            "repetition), and that share on both images shrunk 4 times (a copied layout whose detail was redrawn). "
+            "The last reference is the texture's bottom-right square of that size: what a real sample of the "
             "texture scores on both.\n",
-            markdown_table(rows + means, ["texture", "method", *MEASURES], {"patch SWD": ".2f", "near-copies": ".3f"}),
+            markdown_table(rows + means(rows, MEASURES), ["texture", "method", *MEASURES],
+                           {"patch SWD": ".2f", "near-copies": ".3f", "coarse near-copies": ".3f"}),
+            "\nPaired differences over the textures (mean +- standard error; negative: lower than PatchMatch):\n",
+            *paired(rows, dict.fromkeys(MEASURES), "PatchMatch synthesis",
+                    [m for m in methods if m.startswith("inpaint")]),
             f"\nCommand: `python {' '.join(sys.argv)}`.\n"]
     (OUT / f"results{tag}.md").write_text("\n".join(text))
     print("\n".join(text))

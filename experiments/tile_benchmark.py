@@ -17,6 +17,7 @@ texture and method.  The fine-tuned models are kept in ``runs/synthesis/``, wher
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from unseen_benchmark import TEXTURES  # noqa: E402
 
 from inpaint.baselines import patchmatch  # noqa: E402
 from inpaint.checkpoint import load_checkpoint  # noqa: E402
+from inpaint.fill import SamplerConfig  # noqa: E402
 from inpaint.io import read_image, write_image  # noqa: E402
 from inpaint.metrics import patch_swd  # noqa: E402
 from inpaint.prior import prior_path  # noqa: E402
@@ -37,6 +39,9 @@ from inpaint.tile import DEFAULT_BAND, half_shift, make_tileable, seam_energy, s
 OUT = Path(__file__).resolve().parent / "results" / "tile"
 RUNS = Path(__file__).resolve().parent.parent / "runs" / "synthesis"
 DEFAULT_TEXTURES = "bark,bricks,lawn,marble,planks,shingles,stone,tiles"
+TUNING_TEXTURES = "earth,lichen,metal,moss,sand,stonewall"
+"""The other six textures of data/unseen: choices (the strength of the guided start) are made on them, and
+measured on the default eight."""
 
 
 def texture_model(name: str, x: torch.Tensor, prior, *, minutes: float | None = None, steps: int | None = None):
@@ -77,21 +82,43 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     """The options the tile and extend benchmarks share: which textures, the square's side, the model, threads."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--textures", default=DEFAULT_TEXTURES)
+    parser.add_argument("--tuning", action="store_true",
+                        help=f"the textures on which choices are made ({TUNING_TEXTURES}); results named -tuning")
     parser.add_argument("--size", type=int, default=256, help="side of the square taken from each texture")
     parser.add_argument("--minutes", type=float, default=None,
                         help="fine-tune a model on each square for this long (default: the prior, untrained)")
     parser.add_argument("--train-steps", type=int, default=None,
                         help="fine-tune a model on each square for this many steps instead")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--strengths", default=None,
+                        help="comma-separated strengths of the guided start to compare (default: the sampler's); "
+                             "the results file's name then ends in -strengths")
     return parser
 
 
+def strengths(args: argparse.Namespace) -> dict[str, SamplerConfig]:
+    """The samplers of ``--strengths``, by the method's name in the tables: ``inpaint``'s default, or
+    ``inpaint, strength 0.6`` for each strength asked."""
+    if args.strengths is None:
+        return {"": SamplerConfig()}
+    return {f", strength {float(v):g}": SamplerConfig(strength=float(v)) for v in args.strengths.split(",")}
+
+
 def start(args: argparse.Namespace, out: Path):
-    """Threads set, ``out`` made; returns the prior and the results' name tag (``-3min``, ``-2000steps``, '')."""
+    """Threads set, ``out`` made; returns the prior and the results' name tag (``-3min``, ``-2000steps``, '',
+    then ``-strengths`` and ``-tuning`` with those options)."""
     torch.set_num_threads(args.threads)
     out.mkdir(parents=True, exist_ok=True)
+    if args.tuning:
+        args.textures = TUNING_TEXTURES
     tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
-    return load_checkpoint(prior_path()), tag
+    return load_checkpoint(prior_path()), tag + ("-strengths" if args.strengths else "") + (
+        "-tuning" if args.tuning else "")
+
+
+def file_name(method: str) -> str:
+    """``inpaint tile, strength 0.6`` -> ``inpaint-tile-strength-0.6``; a reference's note in brackets left out."""
+    return method.split(" (")[0].replace(",", "").replace(" ", "-")
 
 
 def gimp_blend(x: torch.Tensor) -> torch.Tensor:
@@ -127,31 +154,60 @@ def main() -> None:
         n = args.size
         x, reference = image[..., :n, :n].contiguous(), image[..., -n:, -n:].contiguous()
         model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
+        results = {"as is": x, "GIMP blend": gimp_blend(x), "PatchMatch band": patchmatch_band(x, args.band)}
         t0 = time.perf_counter()
-        ours = make_tileable(model.network(), model.config, x, band=args.band,
-                             generator=torch.Generator().manual_seed(0))
-        seconds = time.perf_counter() - t0
-        results = {"as is": x, "GIMP blend": gimp_blend(x), "PatchMatch band": patchmatch_band(x, args.band),
-                   "inpaint tile": ours}
+        for label, sampler in strengths(args).items():
+            results["inpaint tile" + label] = make_tileable(model.network(), model.config, x, band=args.band,
+                                                            sampler=sampler, generator=torch.Generator().manual_seed(0))
+        seconds = (time.perf_counter() - t0) / len(strengths(args))
         for method, y in results.items():
             rows.append({"texture": name, "method": method, "seam energy": seam_energy(y),
                          "band patch SWD": band_swd(y, reference, args.band)})
-            write_image(y.repeat(1, 1, 2, 2), OUT / f"{name}-{method.replace(' ', '-')}{tag}-2x2.png", info)
+            write_image(y.repeat(1, 1, 2, 2), OUT / f"{name}-{file_name(method)}{tag}-2x2.png", info)
         print(f"{name}: inpaint tile {seconds:.1f} s; " + ", ".join(
-            f"{r['method']} {r['seam energy']:.2f}/{r['band patch SWD']:.2f}" for r in rows[-4:]), flush=True)
+            f"{r['method']} {r['seam energy']:.2f}/{r['band patch SWD']:.2f}" for r in rows[-len(results):]),
+            flush=True)
+    measures = ("seam energy", "band patch SWD")
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    means = [{"texture": "**mean**", "method": m, **{k: sum(r[k] for r in rows if r["method"] == m) / len(
-        [r for r in rows if r["method"] == m]) for k in ("seam energy", "band patch SWD")}} for m in methods]
     text = [f"# Seamless tiles: {len(rows) // len(methods)} textures of data/unseen\n",
             f"The top-left {args.size}x{args.size} square of each texture made to tile; band {args.band} px; "
             f"`inpaint tile` with {model_text(model, prior, args.minutes)} and the default sampler. Seam energy of the 2x2 tiling (1.00: no "
             "seam); band patch SWD: 7x7 patches across the seams against the same places of the texture's "
             "bottom-right square (0-255 levels; lower is closer to the texture).\n",
-            markdown_table(rows + means, ["texture", "method", "seam energy", "band patch SWD"],
+            markdown_table(rows + means(rows, measures), ["texture", "method", *measures],
                            {"seam energy": ".2f", "band patch SWD": ".2f"}),
+            "\nPaired differences over the textures (mean +- standard error; negative: lower than the other "
+            "method; for the seam energy, the distance to 1.00 is compared):\n",
+            *paired(rows, {"seam energy": lambda v: abs(v - 1), "band patch SWD": None}, "PatchMatch band",
+                    [m for m in methods if m.startswith("inpaint")]),
             f"\nCommand: `python {' '.join(sys.argv)}`.\n"]
     (OUT / f"results{tag}.md").write_text("\n".join(text))
     print("\n".join(text))
+
+
+def means(rows: list[dict], measures) -> list[dict]:
+    """A ``**mean**`` row per method of ``rows``, over its textures."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    return [{"texture": "**mean**", "method": m, **{k: statistics.fmean(r[k] for r in rows if r["method"] == m)
+                                                   for k in measures}} for m in methods]
+
+
+def paired(rows: list[dict], measures: dict, baseline: str, methods: list[str]) -> list[str]:
+    """For each of ``methods``, a line of its paired differences to ``baseline`` over the textures: for each
+    measure (seen through its function, when one is given) the mean +- the standard error, and on how many
+    textures it is lower."""
+    by = {(r["texture"], r["method"]): r for r in rows}
+    textures = list(dict.fromkeys(r["texture"] for r in rows))
+    lines = []
+    for m in methods:
+        parts = []
+        for k, seen in measures.items():
+            f = seen or (lambda v: v)
+            d = [f(by[t, m][k]) - f(by[t, baseline][k]) for t in textures]
+            se = statistics.stdev(d) / len(d) ** 0.5 if len(d) > 1 else float("nan")
+            parts.append(f"{k} {statistics.fmean(d):+.3f} +- {se:.3f} (lower on {sum(v < 0 for v in d)} of {len(d)})")
+        lines.append(f"- {m} - {baseline}: " + "; ".join(parts))
+    return lines
 
 
 if __name__ == "__main__":

@@ -322,7 +322,7 @@ def patch_swd(output: Tensor, truth: Tensor, known: Tensor, *, size: int = PATCH
 
 
 def near_copy_share(output: Tensor, source: Tensor, known: Tensor, *, size: int = PATCH_SIZE, stride: int = 4,
-                    levels: float = COPY_LEVELS, chunk: int = 2048) -> float:
+                    levels: float = COPY_LEVELS, scale: int = 1, chunk: int = 2048) -> float:
     """Share of the new patches of ``output`` that are near-copies of one place of ``source``: visible
     repetition, as patch-based synthesis makes it.
 
@@ -331,6 +331,10 @@ def near_copy_share(output: Tensor, source: Tensor, known: Tensor, *, size: int 
     a patch whose RMS difference to its nearest is below ``levels`` (0-255) counts as a copy.  A method that
     pastes the source scores near 1, a drawing of new texture near 0, and so does the texture's own
     continuation unless it repeats itself.
+
+    With ``scale`` > 1 both images are first shrunk by that factor (means of ``scale`` x ``scale`` blocks; a
+    block is new when all its pixels are): a patch then spans ``size * scale`` pixels, and a copy counts
+    even when its fine detail was redrawn, as when a diffusion chain refines a copied layout.
 
     Parameters
     ----------
@@ -352,6 +356,12 @@ def near_copy_share(output: Tensor, source: Tensor, known: Tensor, *, size: int 
         raise ValueError(f"output and source must be (1, C, H, W) of the same C, got {tuple(output.shape)} "
                          f"and {tuple(source.shape)}")
     _check_known(output, known)
+    if scale < 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    if scale > 1:
+        shrink = torch.nn.functional.avg_pool2d
+        output, source = shrink(output.float(), scale), shrink(source.float(), scale)
+        known = -torch.nn.functional.max_pool2d(-(~known).float(), scale) < 0.5  # new only if all of it is
     unfold = torch.nn.functional.unfold
     new = unfold((~known).double(), size, stride=stride).amin(1)[0].bool()  # wholly new patches
     if not new.any():

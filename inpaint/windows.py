@@ -203,6 +203,7 @@ def fill_windows(
     generator: torch.Generator | None = None,
     progress: Progress | None = None,
     batch_pixels: int = BATCH_PIXELS,
+    guide: Tensor | None = None,
 ) -> Tensor:
     """Fill the holes of a (large) image on windows around them, with bounded memory.
 
@@ -224,6 +225,10 @@ def fill_windows(
         Default :func:`plan_windows` of ``known`` with ``margin`` and ``max_side``.
     progress : callable (done, total), optional
         Network steps over all batches.
+    guide : Tensor (1, C, H, W) in [-1, 1], optional
+        A first fill of the whole image: each window's chain starts from its part
+        (:func:`inpaint.fill.fill`'s ``guide``).  Default: each window's own guide,
+        made by ``sampler.start`` from the pixels inside it.
 
     Returns
     -------
@@ -234,6 +239,8 @@ def fill_windows(
         raise ValueError(f"x_known must have shape (1, C, H, W), got {tuple(x_known.shape)}")
     if hole_map(known).shape != x_known.shape[-2:]:
         raise ValueError(f"known {tuple(known.shape)} does not match the image {tuple(x_known.shape)}")
+    if guide is not None and guide.shape != x_known.shape:
+        raise ValueError(f"the guide is {tuple(guide.shape)}, the image {tuple(x_known.shape)}")
     if windows is None:
         windows = plan_windows(known, margin=margin, multiple=config.model.multiple, max_side=max_side)
     batches = window_batches(windows, samples=samples, batch_pixels=batch_pixels)
@@ -254,7 +261,10 @@ def fill_windows(
                 if progress is not None:
                     progress(i * steps + done * steps // total, len(batches) * steps)
 
-            filled = fill(model, config, xs, ks, sampler=sampler, generator=generator, progress=report)[0]
+            gs = None if guide is None else torch.cat([guide[:, :, w.box.slices()[0], w.box.slices()[1]]
+                                                       for w in batch]).repeat_interleave(samples, 0).to(device)
+            filled = fill(model, config, xs, ks, sampler=sampler, generator=generator, progress=report,
+                          guide=gs)[0]
             _paste_owned(out, filled.to(out.device), batch, owned, samples)
             for w, o in zip(batch, owned):
                 known_now[w.box.slices()] |= o

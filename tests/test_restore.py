@@ -472,3 +472,15 @@ def test_a_folder_of_masks_needs_one_output_folder(tmp_path):
     result = run(src, "--mask", tmp_path / "masks", "--out", tmp_path / "o", "--save-checkpoint", tmp_path / "m.pt",
                  *TINY_CLI)
     assert result.exit_code == 2 and "trains its own model" in result.output
+
+
+def test_a_folder_of_masks_with_a_wrong_model_option_stops_once_before_any_image(tmp_path):
+    images, masks = tmp_path / "scans", tmp_path / "damage"
+    images.mkdir(), masks.mkdir()
+    for i in range(3):
+        damaged_file(images / f"scan{i}.png", "RGB", hole_map())
+        save_mask(masks / f"scan{i}.png", hole_map())
+    result = run(images, "--mask", masks, "--out", tmp_path / "out", "--checkpoint", "cork/diffusion",
+                 "--init", "prior")
+    assert result.exit_code == 2 and result.output.count("nothing to start from") == 1, result.output
+    assert "failed" not in result.output and not (tmp_path / "out").exists()

@@ -71,3 +71,39 @@ def test_extend_command_refuses_a_smaller_size_and_writes_the_larger_texture(tmp
                        str(tmp_path / "o.png"), "--checkpoint", "cork/regression"])
     assert result.exit_code == 0, result.output
     assert Image.open(tmp_path / "o.png").size == (80, 64)
+
+
+def test_extend_starts_every_cell_from_one_guide_of_the_whole_canvas(monkeypatch):
+    import inpaint.extend as extend_module
+    from inpaint.fill import SamplerConfig
+    from inpaint.guide import known_mean
+
+    x = cork_crop(48)
+    ckpt = load_checkpoint(checkpoint("cork/diffusion"))
+    made = []
+
+    def guide(start, canvas, known):
+        made.append((start, tuple(canvas.shape), int((~known).sum())))
+        return known_mean(canvas, known)
+
+    monkeypatch.setattr(extend_module, "make_guide", guide)
+    out = extend_module.extend(ckpt.network(), ckpt.config, x, 64, 80, cell=32, generator=torch.Generator().manual_seed(0))
+    assert made == [("patchmatch", (1, 3, 64, 80), 64 * 80 - 48 * 48)]  # once, over every new pixel
+    assert torch.equal(out[..., :48, :48], x)
+    # a guide given: at a low strength every cell keeps it nearly as it is
+    given = torch.full((1, 3, 64, 80), 0.3)
+    near = extend_module.extend(ckpt.network(), ckpt.config, x, 64, 80, cell=32, guide=given,
+                                sampler=SamplerConfig(strength=0.05), generator=torch.Generator().manual_seed(0))
+    assert len(made) == 1 and torch.equal(near[..., :48, :48], x)
+    assert (near[..., 48:, :] - 0.3).abs().mean() < 0.1 and (near[..., :, 48:] - 0.3).abs().mean() < 0.1
+
+
+def test_fill_windows_refuses_a_guide_of_another_size():
+    from inpaint.windows import fill_windows
+
+    x = cork_crop(48)
+    ckpt = load_checkpoint(checkpoint("cork/diffusion"))
+    known = torch.ones(1, 1, 48, 48, dtype=torch.bool)
+    known[..., 10:20, 10:20] = False
+    with pytest.raises(ValueError, match="guide"):
+        fill_windows(ckpt.network(), ckpt.config, x, known, guide=torch.zeros(1, 3, 40, 48))

@@ -96,12 +96,15 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
     """
 
     check_start(start, strength)
+    check_model_options(method, checkpoint, save_checkpoint, init)
     set_threads(threads)
     dev = resolve_device(device)
+    trained = load_checkpoint(resolve_checkpoint(checkpoint)) if checkpoint else None
     say = (lambda text: None) if quiet else click.echo
     options = dict(method=method, train_steps=train_steps, minutes=minutes, sample_steps=sample_steps, start=start,
                    strength=strength, samples=samples, seed=seed, crop=crop, batch=batch, margin=margin,
-                   save_checkpoint=save_checkpoint, dev=dev, checkpoint=checkpoint, init=init, no_record=no_record,
+                   save_checkpoint=save_checkpoint, dev=dev, checkpoint=checkpoint, trained=trained, init=init,
+                   no_record=no_record,
                    quiet=quiet, say=say)
     if Path(mask).is_dir():
         if save_checkpoint:
@@ -124,25 +127,28 @@ def restore(images, mask, outs, method, train_steps, minutes, sample_steps, star
     restore_files(images, mask, paths, **options)
 
 
-def restore_files(images: tuple[str, ...], mask: str, paths: list[list[Path]], *, method, train_steps, minutes,
-                  sample_steps, start, strength, samples, seed, crop, batch, margin, save_checkpoint, dev, checkpoint,
-                  init, no_record, quiet, say) -> None:
-    """Restore one stack of IMAGEs (one model) into ``paths`` (per sample, one file per image) and write the
-    records."""
+def check_model_options(method: str, checkpoint: str | None, save_checkpoint: str | None, init: str) -> None:
+    """The options of the model, which concern every image: checked once, before any image is read."""
     if checkpoint and save_checkpoint:
         raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to save",
                                  param_hint="--save-checkpoint")
     if checkpoint and init != "scratch":
         raise click.BadParameter("nothing is trained with --checkpoint, so there is nothing to start from",
                                  param_hint="--init")
-    trained = load_checkpoint(resolve_checkpoint(checkpoint)) if checkpoint else None
     check_init_option(init, [method])
+    check_checkpoint_path(save_checkpoint)
+
+
+def restore_files(images: tuple[str, ...], mask: str, paths: list[list[Path]], *, method, train_steps, minutes,
+                  sample_steps, start, strength, samples, seed, crop, batch, margin, save_checkpoint, dev, checkpoint,
+                  trained, init, no_record, quiet, say) -> None:
+    """Restore one stack of IMAGEs into ``paths`` (per sample, one file per image) with the ``trained`` model
+    (the loaded ``checkpoint``), or one trained on them, and write the records."""
     x, infos = read_stack(images)
     known = read_mask(mask, size=tuple(x.shape[-2:]))
     config = restore_config(x.shape[1], method=method, steps=train_steps, crop=crop, batch=batch, seed=seed)
     start_from = None if trained else init_for(init, config)
     check_writable([p for group in paths for p in group], infos * samples)
-    check_checkpoint_path(save_checkpoint)
     bar = LazyBar(train_steps, 0, batch, f"train {method}", minutes=minutes)
     fill_bar = ExitStack()
     fill_progress = None

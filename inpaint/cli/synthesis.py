@@ -99,7 +99,9 @@ def extend(image, size, out, cell, checkpoint, minutes, seed, device, init, over
     """Grow the texture IMAGE to --size by outpainting, cell by cell, with a model of IMAGE; its pixels stay.
 
     Without --checkpoint, a diffusion model trains on IMAGE itself for --minutes
-    (from the shipped texture prior where it fits).
+    (from the shipped texture prior where it fits).  Each cell starts from
+    PatchMatch's synthesis of the whole canvas from IMAGE's patches, noised
+    (SDEdit), so the model redraws what PatchMatch copied.
     """
     import torch
 
