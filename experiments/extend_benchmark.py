@@ -16,8 +16,8 @@ Measures, on the new pixels only:
   (:func:`inpaint.metrics.patch_swd`, 0-255 levels): do they have the texture's patch statistics?
 - near-copies: the share of their 7x7 patches (every 4 px) within 2 levels RMS of one place of the square
   (:func:`inpaint.metrics.near_copy_share`): how much of the new area is pasted from the input.
-- coarse near-copies: the same on both images shrunk 4 times (a patch spans 28 px): a layout copied from the
-  square even where its detail was redrawn.
+- coarse near-copies: the same on both images shrunk 4 times (a patch spans 28 px): copies whose fine detail
+  differs a little; a layout whose detail was redrawn as a whole is not caught, and needs the pictures.
 
 ``--strengths 0.4,0.6`` runs ``inpaint extend`` at each strength of its guided start (default: the sampler's)
 and writes ``results<tag>-strengths.md``; ``--tuning`` takes the six textures of ``data/unseen`` outside the
@@ -84,7 +84,8 @@ def main() -> None:
             f"{model_text(model, prior, args.minutes)}, the default sampler, cells of 64 px. On the new pixels: patch SWD against the "
             "texture's own pixels there (0-255 levels; lower is closer to the texture's patch statistics) and "
             "the share of 7x7 patches that are near-copies (RMS < 2 levels) of one place of the square (visible "
-            "repetition), and that share on both images shrunk 4 times (a copied layout whose detail was redrawn). "
+            "repetition), and that share on both images shrunk 4 times (copies whose fine detail differs a little; "
+            "a layout whose detail was redrawn as a whole is not caught). "
             "The last reference is the texture's bottom-right square of that size: what a real sample of the "
             "texture scores on both.\n",
             markdown_table(rows + means(rows, MEASURES), ["texture", "method", *MEASURES],

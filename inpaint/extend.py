@@ -10,7 +10,7 @@ every cell from one first fill of the whole canvas, made at once from the image'
 from a fill of the cell's window, whose known pixels far from the image are earlier cells: a guide made
 there copies what the model drew, and the canvas drifts from the texture as it grows.  The chain, noised to
 the sampler's strength, redraws the guide's detail, so the output keeps the texture's patch statistics
-without the guide's copied patches (experiments/results/extend/).
+without the guide's copied patches; its large layout stays the guide's (experiments/results/extend/).
 """
 
 from __future__ import annotations

@@ -333,8 +333,9 @@ def near_copy_share(output: Tensor, source: Tensor, known: Tensor, *, size: int 
     continuation unless it repeats itself.
 
     With ``scale`` > 1 both images are first shrunk by that factor (means of ``scale`` x ``scale`` blocks; a
-    block is new when all its pixels are): a patch then spans ``size * scale`` pixels, and a copy counts
-    even when its fine detail was redrawn, as when a diffusion chain refines a copied layout.
+    block is new when all its pixels are): a patch then spans ``size * scale`` pixels, and a copy whose fine
+    detail differs a little, once averaged, still counts.  A layout whose detail was redrawn as a whole (a
+    diffusion chain from a copied guide) mostly does not: that repetition needs looking at.
 
     Parameters
     ----------
