@@ -53,8 +53,7 @@ MEASURES = ("patch SWD", "near-copies", "coarse near-copies")
 def main() -> None:
     args = arguments(__doc__).parse_args()
     prior, tag = start(args, OUT)
-    n = args.size
-    rows = []
+    n, samplers, rows = args.size, strengths(args), []
     for name in args.textures.split(","):
         file = next(p for p in TEXTURES.iterdir() if p.stem == name)
         image, info = read_image(file)
@@ -62,10 +61,10 @@ def main() -> None:
         known = source_known(n, n, 2 * n, 2 * n)
         model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
         results, t0 = {}, time.perf_counter()
-        for label, sampler in strengths(args).items():
+        for label, sampler in samplers.items():
             results["inpaint extend" + label] = extend(model.network(), model.config, x, 2 * n, 2 * n,
                                                        sampler=sampler, generator=torch.Generator().manual_seed(0))
-        seconds = (time.perf_counter() - t0) / len(results)
+        seconds = (time.perf_counter() - t0) / len(samplers)
         canvas = torch.where(known, truth, torch.zeros_like(truth))
         results |= {"PatchMatch synthesis": patchmatch(canvas, known, seed=0),
                     "tiled 2x2 (reference)": x.repeat(1, 1, 2, 2),

@@ -82,7 +82,7 @@ def arguments(doc: str) -> argparse.ArgumentParser:
     """The options the tile and extend benchmarks share: which textures, the square's side, the model, threads."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--textures", default=DEFAULT_TEXTURES)
-    parser.add_argument("--tuning", action="store_true",
+    parser.add_argument("--tuning", dest="textures", action="store_const", const=TUNING_TEXTURES,
                         help=f"the textures on which choices are made ({TUNING_TEXTURES}); results named -tuning")
     parser.add_argument("--size", type=int, default=256, help="side of the square taken from each texture")
     parser.add_argument("--minutes", type=float, default=None,
@@ -109,11 +109,9 @@ def start(args: argparse.Namespace, out: Path):
     then ``-strengths`` and ``-tuning`` with those options)."""
     torch.set_num_threads(args.threads)
     out.mkdir(parents=True, exist_ok=True)
-    if args.tuning:
-        args.textures = TUNING_TEXTURES
     tag = "-" + model_tag(args.minutes, args.train_steps) if args.minutes or args.train_steps else ""
     return load_checkpoint(prior_path()), tag + ("-strengths" if args.strengths else "") + (
-        "-tuning" if args.tuning else "")
+        "-tuning" if args.textures == TUNING_TEXTURES else "")
 
 
 def file_name(method: str) -> str:
@@ -147,7 +145,7 @@ def main() -> None:
     parser.add_argument("--band", type=int, default=DEFAULT_BAND)
     args = parser.parse_args()
     prior, tag = start(args, OUT)
-    rows = []
+    samplers, rows = strengths(args), []
     for name in args.textures.split(","):
         file = next(p for p in TEXTURES.iterdir() if p.stem == name)
         image, info = read_image(file)
@@ -156,10 +154,10 @@ def main() -> None:
         model = texture_model(name, x, prior, minutes=args.minutes, steps=args.train_steps)
         results = {"as is": x, "GIMP blend": gimp_blend(x), "PatchMatch band": patchmatch_band(x, args.band)}
         t0 = time.perf_counter()
-        for label, sampler in strengths(args).items():
+        for label, sampler in samplers.items():
             results["inpaint tile" + label] = make_tileable(model.network(), model.config, x, band=args.band,
                                                             sampler=sampler, generator=torch.Generator().manual_seed(0))
-        seconds = (time.perf_counter() - t0) / len(strengths(args))
+        seconds = (time.perf_counter() - t0) / len(samplers)
         for method, y in results.items():
             rows.append({"texture": name, "method": method, "seam energy": seam_energy(y),
                          "band patch SWD": band_swd(y, reference, args.band)})
